@@ -1,0 +1,44 @@
+# The habits: make install | demo | test | lint | bench
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+DEMO_DB  ?= demo-out/triage.db
+RELEASES = 2.1.0 2.3.0 2.5.3 3.0.0 3.3.0 3.6.9 3.9.2 3.16.1
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("triage needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Ingest the eight pymodbus releases in order (bandit, ruff, semgrep each), print one line
+# per release, then write the trend report.
+demo: install
+	@mkdir -p demo-out && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@for r in $(RELEASES); do \
+	  $(BIN)/triage --db $(DEMO_DB) ingest sample_sarif/pymodbus/$$r/*.sarif \
+	    --product pymodbus --release $$r \
+	    --threat-model sample_sarif/pymodbus/threatmodel.yaml || exit $$?; \
+	done
+	@$(BIN)/triage --db $(DEMO_DB) trend --product pymodbus --format md -o demo-out/trend.md
+	@$(BIN)/triage --db $(DEMO_DB) report --product pymodbus --format md -o demo-out/report-3.16.1.md
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check triage threatmodel tests
+	$(BIN)/mypy triage threatmodel
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf demo-out .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Data shipped with triage: severity maps, SL policies and requirement tables (YAML)."""

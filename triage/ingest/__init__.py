@@ -1,0 +1,1 @@
+"""Ingest: read SARIF 2.1.0 logs into Finding records."""

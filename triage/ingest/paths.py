@@ -1,0 +1,92 @@
+"""Turn SARIF artifact URIs into repository-relative POSIX paths, and read flagged lines.
+
+SARIF 3.4.3 allows absolute ``file://`` URIs, percent-encoding, and relative URIs whose base
+is named by ``uriBaseId``; scanners write all of these. Every finding is stored under the
+path a developer would type from the repository root, so threat-model globs match and
+identity survives a change of build directory.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+_DRIVE = re.compile(r"^/?([A-Za-z]):/")
+
+
+class PathNormaliser:
+    """Normalise URIs against a source root and prefixes to strip; read lines safely."""
+
+    def __init__(self, source_root: Path | None = None, strip_prefixes: tuple[str, ...] = ()):
+        self.source_root = source_root.resolve() if source_root else None
+        roots = [self._as_posix(str(self.source_root))] if self.source_root else []
+        roots += [self._as_posix(p) for p in strip_prefixes]
+        # Longest first, each ending in "/", so "/src/app" never eats "/src/application".
+        self.prefixes = tuple(
+            sorted({r.rstrip("/") + "/" for r in roots if r}, key=len, reverse=True)
+        )
+        self._lines = lru_cache(maxsize=256)(self._file_lines)
+
+    @staticmethod
+    def _as_posix(text: str) -> str:
+        text = text.replace("\\", "/")
+        m = _DRIVE.match(text)
+        if m:
+            # Windows drive letters compare case-insensitively.
+            text = "/" + m[1].lower() + ":/" + text[m.end() :]
+        return text
+
+    def normalise(self, uri: str, base: str = "") -> str:
+        """Return the repository-relative POSIX path for ``uri`` (resolved against ``base``)."""
+        if base and not self._is_absolute(uri):
+            uri = base.rstrip("/") + "/" + uri
+        if uri.lower().startswith("file:"):
+            parts = urlsplit(uri)
+            uri = parts.path if not parts.netloc or parts.netloc == "localhost" else (
+                "//" + parts.netloc + parts.path
+            )
+        uri = self._as_posix(unquote(uri))
+        for prefix in self.prefixes:
+            head = uri[: len(prefix)]
+            if head == prefix or (_DRIVE.match(prefix) and head.lower() == prefix.lower()):
+                uri = uri[len(prefix) :]
+                break
+        if uri.startswith("%SRCROOT%/"):
+            uri = uri[len("%SRCROOT%/") :]
+        absolute = uri.startswith("/")
+        norm = posixpath.normpath(uri) if uri else ""
+        if norm == ".":
+            return ""
+        if absolute and not norm.startswith("/"):
+            norm = "/" + norm
+        return norm
+
+    @staticmethod
+    def _is_absolute(uri: str) -> bool:
+        return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", uri)) or uri.startswith("/")
+
+    def read_lines(self, path: str, start: int, end: int) -> str:
+        """Return lines ``start..end`` of ``path`` under the source root, or ``""``.
+
+        Never reads outside the source root (a URI with ``..`` or an absolute path that the
+        root does not contain yields nothing).
+        """
+        if not self.source_root or not path or path.startswith("/") or end < start:
+            return ""
+        lines = self._lines(path)
+        if not lines or start < 1:
+            return ""
+        return "\n".join(lines[start - 1 : min(end, start + 50)])
+
+    def _file_lines(self, path: str) -> tuple[str, ...]:
+        assert self.source_root is not None
+        try:
+            target = (self.source_root / path).resolve()
+            if not target.is_relative_to(self.source_root) or not target.is_file():
+                return ()
+            return tuple(target.read_text(encoding="utf-8", errors="replace").splitlines())
+        except OSError:
+            return ()

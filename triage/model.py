@@ -1,0 +1,459 @@
+"""Domain records passed between the pipeline stages.
+
+Every record is a frozen, slotted dataclass whose collections are tuples, so a record can be
+hashed, shared and compared, and no stage can change what another stage produced. Ordered
+levels are ``IntEnum`` so a threshold is a plain ``>=``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+
+class Severity(IntEnum):
+    """Normalised severity of a finding: info < low < medium < high < critical."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read a severity name, case-insensitively (``"High"`` → ``HIGH``)."""
+        return cls[text.strip().upper()]
+
+    def shifted(self, bands: int) -> Severity:
+        """Return the severity ``bands`` steps up (or down when negative), clamped."""
+        return Severity(max(Severity.INFO, min(Severity.CRITICAL, self + bands)))
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in reports and the database."""
+        return self.name.lower()
+
+
+class SecurityLevel(IntEnum):
+    """Target security level SL-1 .. SL-4 (IEC 62443: the SL-C the product is built for)."""
+
+    SL1 = 1
+    SL2 = 2
+    SL3 = 3
+    SL4 = 4
+
+    @classmethod
+    def parse(cls, value: int | str) -> SecurityLevel:
+        """Read ``2``, ``"2"``, ``"SL2"`` or ``"SL-2"``."""
+        text = str(value).upper().replace("SL-", "").replace("SL", "").strip()
+        return cls(int(text))
+
+    @property
+    def label(self) -> str:
+        """``SL-n`` as the standard writes it."""
+        return f"SL-{int(self)}"
+
+
+class Capability(IntEnum):
+    """Attacker capability each SL defends against: casual < simple < sophisticated < extended."""
+
+    CASUAL = 1
+    SIMPLE = 2
+    SOPHISTICATED = 3
+    EXTENDED = 4
+
+
+class Tier(IntEnum):
+    """Risk tier of a threat-model component (Threagile's severity matrix)."""
+
+    LOW = 0
+    MEDIUM = 1
+    ELEVATED = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in reports and the database."""
+        return self.name.lower()
+
+
+class Suppression(StrEnum):
+    """State of a finding's in-source or SARIF suppression (SARIF §3.35)."""
+
+    ACTIVE = "active"
+    SUPPRESSED = "suppressed"
+    PENDING = "pending"
+
+
+class Status(StrEnum):
+    """Status of a tracked issue in one release, relative to the previous release."""
+
+    NEW = "new"
+    PERSISTING = "persisting"
+    FIXED = "fixed"
+    REINTRODUCED = "reintroduced"
+    NOT_ANALYSED = "not-analysed"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One step of an explanation: which stage decided what, in words."""
+
+    step: str
+    """Stage that produced it, e.g. ``base-severity``, ``context``, ``policy``."""
+    text: str
+    """The reason in words, naming its inputs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """The scanner that produced a finding."""
+
+    name: str
+    """Normalised driver name, lower case (``bandit``, ``ruff``, ``semgrep``)."""
+    version: str = ""
+    """Driver version, or semanticVersion when version is absent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding sits in the source tree."""
+
+    path: str
+    """Repository-relative POSIX path, or ``""`` when the result has no file."""
+    start_line: int | None = None
+    """1-based first line."""
+    end_line: int | None = None
+    """1-based last line."""
+    start_column: int | None = None
+    """1-based first column."""
+    snippet: str = ""
+    """Text of the flagged line(s), as the scanner or the source tree gave it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where in which SARIF log a finding came from."""
+
+    file: str
+    """Base name of the SARIF file."""
+    run: int
+    """Index into ``runs``."""
+    result: int
+    """Index into ``runs[run].results``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One SARIF result, normalised."""
+
+    tool: Tool
+    """The scanner."""
+    rule_id: str
+    """Resolved rule id."""
+    rule_name: str
+    """Rule name, or the id when the log has no name."""
+    message: str
+    """Message text."""
+    location: Location
+    """Primary location."""
+    level: str
+    """Effective SARIF level after defaulting (SARIF §3.27.10): error, warning, note, none."""
+    kind: str
+    """SARIF kind (§3.27.9): only ``fail`` is a defect; ``review``/``open`` need a human."""
+    provenance: Provenance
+    """SARIF file, run and result index."""
+    native_severity: str = ""
+    """The tool's own severity (bandit ``issue_severity``), upper case, or ``""``."""
+    native_confidence: str = ""
+    """The tool's own confidence (bandit ``issue_confidence``), or ``""``."""
+    security_severity: float | None = None
+    """``security-severity`` (a CVSS-like score), from the result or else the rule."""
+    cwe_ids: tuple[int, ...] = ()
+    """CWE ids from the rule's tags."""
+    tags: tuple[str, ...] = ()
+    """Rule tags as the tool wrote them."""
+    suppression: Suppression = Suppression.ACTIVE
+    """Suppression state."""
+    tool_fingerprints: tuple[tuple[str, str], ...] = ()
+    """Stable fingerprints the tool gave (placeholders removed), as (key, value) pairs."""
+    fingerprint: str = ""
+    """Our content fingerprint: tool, rule, path, normalised flagged text, occurrence index."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInput:
+    """One tool's findings read from SARIF, before scoring: what ingest hands the pipeline."""
+
+    tool: Tool
+    """The scanner."""
+    findings: tuple[Finding, ...]
+    """Every result, none dropped."""
+    sarif_files: tuple[str, ...]
+    """Base names of the SARIF logs it came from."""
+    sarif_sha256: str
+    """sha256 over the logs' bytes (in the order given)."""
+    successful: bool = True
+    """False when an invocation reported ``executionSuccessful: false``."""
+    not_analysed: tuple[str, ...] = ()
+    """Files the tool said it could not analyse (parse errors, timeouts)."""
+    notes: tuple[str, ...] = ()
+    """Run-health notes in words, for reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the threat model says about the component a finding belongs to."""
+
+    component_id: str
+    """Component id, or ``unmodelled``."""
+    component_kind: str
+    """Component kind (protocol-parser, test, ...)."""
+    tier: Tier
+    """Risk tier of the component."""
+    exposure: int
+    """Exposure score X(c): best entry reach minus attacker effort."""
+    asset_value: float
+    """Relative attacker attractiveness RAA(c), 1..100."""
+    unauthenticated_from_untrusted: bool
+    """Reachable with no credentials from an adjacent or wider entry point."""
+    out_of_scope: bool = False
+    """Declared out of scope in the model."""
+    justification: str = ""
+    """Out-of-scope justification from the model."""
+    matched_glob: str = ""
+    """The ``paths`` glob that put the file in this component."""
+    reasons: tuple[str, ...] = ()
+    """Why the component has this tier, in order."""
+
+    @property
+    def is_test(self) -> bool:
+        """True for test code."""
+        return self.component_kind == "test"
+
+
+UNMODELLED = Exposure(
+    component_id="unmodelled",
+    component_kind="unmodelled",
+    tier=Tier.MEDIUM,
+    exposure=0,
+    asset_value=0.0,
+    unauthenticated_from_untrusted=False,
+    reasons=("no component's paths match this file: default tier medium (a model gap)",),
+)
+"""Exposure of a finding whose file no component claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredFinding:
+    """A finding with its severities, risk score and the reasons behind each number."""
+
+    finding: Finding
+    """The finding."""
+    exposure: Exposure
+    """Its component."""
+    base_severity: Severity
+    """Severity before the threat model."""
+    severity: Severity
+    """Contextual severity: the rating the SL policy reads."""
+    risk_score: int
+    """0..100, orders the work inside a must-fix set."""
+    explain: tuple[Reason, ...] = ()
+    """Ordered reasons for every number above."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a finding must be fixed at the target SL, and the rule that decided."""
+
+    must_fix: bool
+    """True when the policy requires a fix before release."""
+    sl: SecurityLevel
+    """The SL it was judged at."""
+    disposition: str
+    """``must-fix``, ``below-threshold``, ``out-of-scope``, ``suppressed``, ``needs-review``."""
+    reason: str
+    """The policy rule that decided, in words (DM-4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A product release, in release order."""
+
+    product: str
+    """Product name."""
+    name: str
+    """Release name (a version)."""
+    seq: float
+    """Position in the product's release order."""
+    target_sl: SecurityLevel | None = None
+    """Target SL recorded from the threat model at ingest."""
+    key: int = 0
+    """The store's handle for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSummary:
+    """One tool's scan of one release, as stored."""
+
+    tool: Tool
+    """The scanner."""
+    sarif_sha256: str
+    """Hash of the SARIF log(s)."""
+    findings: int
+    """Occurrences stored."""
+    successful: bool
+    """False when the run reported failure."""
+    not_analysed: tuple[str, ...] = ()
+    """Files the tool reported it could not analyse."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    """A tracked issue's occurrence in one release, with its status and provenance."""
+
+    issue_id: int
+    """Stable id of the tracked issue."""
+    status: Status
+    """Status in this release relative to the previous one."""
+    tool: str
+    """Scanner name."""
+    rule_id: str
+    """Rule id."""
+    path: str
+    """File."""
+    line: int | None
+    """Line in this release (or in the previous one for fixed issues)."""
+    severity: Severity
+    """Contextual severity."""
+    component: str
+    """Component id."""
+    link: str = ""
+    """Identity layer that linked it to the previous release."""
+    from_prov: Provenance | None = None
+    """Where it was in the previous release's SARIF."""
+    to_prov: Provenance | None = None
+    """Where it is in this release's SARIF."""
+    message: str = ""
+    """Message text."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one ``ingest`` call did."""
+
+    release: Release
+    """The release ingested into."""
+    scans: tuple[ScanSummary, ...]
+    """Scans stored (or found already stored)."""
+    skipped: tuple[str, ...] = ()
+    """Tools whose identical log was already stored (re-ingest is a no-op)."""
+    counts: tuple[tuple[str, int], ...] = ()
+    """Status counts (status, n) for the release after this ingest."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriagedFinding:
+    """A stored finding with its tracked issue, status and verdict: one line of a report."""
+
+    issue_id: int
+    """Tracked issue id (stable across releases)."""
+    scored: ScoredFinding
+    """The finding and its scores."""
+    verdict: Verdict
+    """The SL policy's verdict."""
+    status: Status
+    """Status against the previous release."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseReport:
+    """Everything a release report shows; every format renders this one record."""
+
+    product: str
+    """Product name."""
+    release: str
+    """Release name."""
+    previous: str
+    """Previous release name, or ``""``."""
+    sl: SecurityLevel
+    """SL the verdicts were judged at."""
+    policy: str
+    """Policy wording at that SL."""
+    sl_definition: str
+    """Quoted definition of that SL."""
+    generated_at: str
+    """ISO timestamp (injected clock)."""
+    tool_version: str
+    """triage version."""
+    findings: tuple[TriagedFinding, ...]
+    """Every finding of the release, by risk score."""
+    fixed: tuple[IssueRow, ...]
+    """Issues fixed since the previous release."""
+    scans: tuple[ScanSummary, ...]
+    """Scans and their run health."""
+    must_fix_by_sl: tuple[tuple[SecurityLevel, int], ...]
+    """Must-fix count at each SL."""
+    model_gaps: tuple[str, ...]
+    """Paths no threat-model component claims."""
+
+    @property
+    def must_fix(self) -> tuple[TriagedFinding, ...]:
+        """The findings that must be fixed at ``sl``."""
+        return tuple(t for t in self.findings if t.verdict.must_fix)
+
+    def status_counts(self) -> dict[str, int]:
+        """Count of findings per status, with fixed issues."""
+        counts: dict[str, int] = {s.value: 0 for s in Status}
+        for t in self.findings:
+            counts[t.status.value] += 1
+        for r in self.fixed:
+            counts[r.status.value] += 1
+        return counts
+
+    def disposition_counts(self) -> dict[str, int]:
+        """Count of findings per verdict disposition."""
+        counts: dict[str, int] = {}
+        for t in self.findings:
+            counts[t.verdict.disposition] = counts.get(t.verdict.disposition, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One release in the trend."""
+
+    release: str
+    """Release name."""
+    must_fix_by_sl: tuple[tuple[SecurityLevel, int], ...]
+    """Open must-fix findings at each SL."""
+    new: int
+    """New issues."""
+    fixed: int
+    """Issues fixed since the previous release."""
+    persisting: int
+    """Issues carried over."""
+    reintroduced: int
+    """Issues that came back."""
+    not_analysed: int
+    """Issues in files a tool could not analyse (neither fixed nor present)."""
+    total: int
+    """Findings in the release."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendReport:
+    """The product across its releases (SM-13 continuous improvement evidence)."""
+
+    product: str
+    """Product name."""
+    sl: SecurityLevel
+    """Target SL highlighted."""
+    generated_at: str
+    """ISO timestamp (injected clock)."""
+    tool_version: str
+    """triage version."""
+    points: tuple[TrendPoint, ...]
+    """One point per release, in release order."""

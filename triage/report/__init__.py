@@ -1,0 +1,34 @@
+"""Report formats: a registry of pure ``render(report) -> str`` functions, keyed by name.
+
+Each format renders a ``ReleaseReport``, a ``TrendReport`` and a diff (a list of
+``IssueRow``); a format that cannot render a kind of report says so with a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from triage.errors import BadInputError
+from triage.report import json_format, markdown, table
+
+Renderer = Callable[[Any], str]
+
+FORMATS: dict[str, Renderer] = {
+    "json": json_format.render,
+    "md": markdown.render,
+    "table": table.render,
+}
+"""Format name → renderer."""
+
+
+def render(fmt: str, report: Any) -> str:
+    """Render ``report`` in format ``fmt``."""
+    try:
+        renderer = FORMATS[fmt]
+    except KeyError as e:
+        raise BadInputError(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}") from e
+    return renderer(report)
+
+
+__all__ = ["FORMATS", "render"]

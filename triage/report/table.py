@@ -1,0 +1,64 @@
+"""Terminal table format (rich); colour only when the output is a terminal."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from triage.model import IssueRow, ReleaseReport, TrendReport
+
+
+def _console(buf: io.StringIO) -> Console:
+    return Console(file=buf, width=160, color_system=None, highlight=False)
+
+
+def _release(r: ReleaseReport) -> Table:
+    table = Table(title=f"{r.product} {r.release}: {len(r.must_fix)} must-fix at {r.sl.label}")
+    for col in ("risk", "severity", "component", "tool", "rule", "location", "status", "issue"):
+        table.add_column(col, justify="right" if col in ("risk", "issue") else "left")
+    for t in r.must_fix:
+        f = t.scored.finding
+        table.add_row(str(t.scored.risk_score), t.scored.severity.label,
+                      t.scored.exposure.component_id, f.tool.name, f.rule_id,
+                      f"{f.location.path}:{f.location.start_line or ''}", t.status.value,
+                      str(t.issue_id))
+    return table
+
+
+def _trend(t: TrendReport) -> Table:
+    table = Table(title=f"{t.product}: trend")
+    table.add_column("release")
+    for sl in (1, 2, 3, 4):
+        table.add_column(f"must-fix SL-{sl}", justify="right")
+    for col in ("new", "fixed", "persisting", "reintroduced"):
+        table.add_column(col, justify="right")
+    for p in t.points:
+        table.add_row(p.release, *[str(n) for _, n in p.must_fix_by_sl], str(p.new),
+                      str(p.fixed), str(p.persisting), str(p.reintroduced))
+    return table
+
+
+def _diff(rows: list[IssueRow]) -> Table:
+    table = Table()
+    for col in ("status", "tool", "rule", "location", "severity", "component", "issue"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.status.value, r.tool, r.rule_id, f"{r.path}:{r.line or ''}",
+                      r.severity.label, r.component, str(r.issue_id))
+    return table
+
+
+def render(report: Any) -> str:
+    """Render a report as a plain-text table."""
+    if isinstance(report, ReleaseReport):
+        table = _release(report)
+    elif isinstance(report, TrendReport):
+        table = _trend(report)
+    else:
+        table = _diff(list(report))
+    buf = io.StringIO()
+    _console(buf).print(table)
+    return buf.getvalue()

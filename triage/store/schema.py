@@ -1,0 +1,116 @@
+"""The database schema (SQLAlchemy 2.x Core tables); portable to SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+products = Table(
+    "product",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+releases = Table(
+    "release",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("seq", Float, nullable=False),
+    Column("target_sl", Integer),
+    Column("threat_model", Text),
+    Column("threat_model_sha256", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("product_id", "name", name="uq_release_name"),
+)
+
+scans = Table(
+    "scan",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"), nullable=False),
+    Column("tool", String(100), nullable=False),
+    Column("tool_version", String(100), nullable=False, default=""),
+    Column("sarif_files", Text, nullable=False),
+    Column("sarif_sha256", String(64), nullable=False),
+    Column("successful", Boolean, nullable=False),
+    Column("not_analysed", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("finding_count", Integer, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("release_id", "tool", name="uq_scan_tool"),
+)
+
+issues = Table(
+    "issue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("product.id", ondelete="CASCADE"), nullable=False),
+    Column("tool", String(100), nullable=False),
+    Column("rule_id", String(500), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_release_id", Integer, ForeignKey("release.id"), nullable=False),
+)
+Index("ix_issue_fp", issues.c.product_id, issues.c.tool, issues.c.fingerprint)
+
+occurrences = Table(
+    "occurrence",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scan.id", ondelete="CASCADE"), nullable=False),
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"), nullable=False),
+    Column("issue_id", Integer, ForeignKey("issue.id"), nullable=False),
+    Column("link", String(30), nullable=False),
+    Column("rule_id", String(500), nullable=False),
+    Column("rule_name", String(500), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("start_line", Integer),
+    Column("end_line", Integer),
+    Column("start_column", Integer),
+    Column("message", Text, nullable=False),
+    Column("snippet", Text, nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("suppression", String(12), nullable=False),
+    Column("native_severity", String(20), nullable=False),
+    Column("native_confidence", String(20), nullable=False),
+    Column("security_severity", Float),
+    Column("cwe", String(200), nullable=False),
+    Column("base_severity", Integer, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("component", String(200), nullable=False),
+    Column("component_kind", String(50), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("in_scope", Boolean, nullable=False),
+    Column("exposure", Integer, nullable=False),
+    Column("risk_score", Integer, nullable=False),
+    Column("explain", Text, nullable=False),
+    Column("exposure_json", Text, nullable=False),
+    Column("sarif_file", String(500), nullable=False),
+    Column("run_index", Integer, nullable=False),
+    Column("result_index", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("text_key", Text, nullable=False),
+    Column("message_key", Text, nullable=False),
+    Column("tool_fingerprints", Text, nullable=False),
+)
+Index("ix_occ_release_issue", occurrences.c.release_id, occurrences.c.issue_id)
+Index("ix_occ_scan", occurrences.c.scan_id)
+Index("ix_occ_fp", occurrences.c.fingerprint)

@@ -1,0 +1,503 @@
+"""``SqlStore``: products, releases, scans, occurrences and tracked issues in SQL.
+
+SQLite by default (one file, WAL, foreign keys on), any SQLAlchemy URL otherwise (PostgreSQL
+for teams). This is the only module that talks to the database; everything it returns is a
+``triage.model`` record. An ingest is one transaction: all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from triage.errors import BadInputError, DatabaseError
+from triage.model import (
+    Exposure,
+    Finding,
+    IngestResult,
+    IssueRow,
+    Location,
+    Provenance,
+    Reason,
+    Release,
+    ScanInput,
+    ScanSummary,
+    ScoredFinding,
+    SecurityLevel,
+    Severity,
+    Status,
+    Suppression,
+    Tier,
+    Tool,
+)
+from triage.store.identity import Candidate, link
+from triage.store.schema import issues, metadata, occurrences, products, releases, scans
+from triage.textkeys import message_key, text_key
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE, so concurrent writers queue.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlStore:
+    """The tracking database."""
+
+    def __init__(self, url: str, clock: Any = None) -> None:
+        self.url = url
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError, SQLAlchemyError) as e:
+            raise DatabaseError(f"{url}: cannot use this database URL: {e}") from e
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as e:
+            raise DatabaseError(f"{_safe(url)}: cannot open the database: {_first_line(e)}") from e
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise DatabaseError(f"{_safe(self.url)}: {_first_line(e)}") from e
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        product: str,
+        release: str,
+        batches: Sequence[tuple[ScanInput, Sequence[ScoredFinding]]],
+        after: str | None = None,
+        target_sl: SecurityLevel | None = None,
+        threat_model: tuple[str, str] | None = None,
+    ) -> IngestResult:
+        """Store scored scans for a release in one transaction and link their identities."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, product, create=True)
+            rel = self._ensure_release(conn, pid, product, release, after, target_sl, threat_model)
+            summaries, skipped = [], []
+            for scan_input, scored in batches:
+                done = self._store_scan(conn, pid, rel, scan_input, scored)
+                if done is None:
+                    skipped.append(scan_input.tool.name)
+                summaries.append(
+                    ScanSummary(
+                        tool=scan_input.tool,
+                        sarif_sha256=scan_input.sarif_sha256,
+                        findings=len(scored),
+                        successful=scan_input.successful,
+                        not_analysed=scan_input.not_analysed,
+                    )
+                )
+            rows = self._status_rows(conn, pid, rel)
+        counts = Counter(r.status.value for r in rows)
+        return IngestResult(
+            release=rel,
+            scans=tuple(summaries),
+            skipped=tuple(skipped),
+            counts=tuple(sorted(counts.items())),
+        )
+
+    def _product_id(self, conn: Connection, name: str, create: bool = False) -> int:
+        pid = conn.scalar(select(products.c.id).where(products.c.name == name))
+        if pid is None:
+            if not create:
+                raise BadInputError(f"unknown product {name!r}",
+                                    hint="ingest a release first (triage ingest ...)")
+            pid = conn.execute(insert(products).values(name=name)).inserted_primary_key[0]  # type: ignore[index]
+        return int(pid)
+
+    def _ensure_release(
+        self,
+        conn: Connection,
+        pid: int,
+        product: str,
+        name: str,
+        after: str | None,
+        target_sl: SecurityLevel | None,
+        threat_model: tuple[str, str] | None,
+    ) -> Release:
+        row = conn.execute(
+            select(releases).where(releases.c.product_id == pid, releases.c.name == name)
+        ).first()
+        if row is not None:
+            values: dict[str, Any] = {}
+            if target_sl is not None:
+                values["target_sl"] = int(target_sl)
+            if threat_model is not None:
+                values["threat_model"], values["threat_model_sha256"] = threat_model
+            if values:
+                conn.execute(releases.update().where(releases.c.id == row.id).values(**values))
+            sl = target_sl or (SecurityLevel(row.target_sl) if row.target_sl else None)
+            return Release(product, name, row.seq, sl, row.id)
+        ordered = conn.execute(
+            select(releases.c.name, releases.c.seq)
+            .where(releases.c.product_id == pid)
+            .order_by(releases.c.seq)
+        ).all()
+        if after is None:
+            seq = (ordered[-1].seq + 1.0) if ordered else 1.0
+        else:
+            names = [r.name for r in ordered]
+            if after not in names:
+                raise BadInputError(
+                    f"--after {after}: unknown release of {product}",
+                    hint=f"known releases: {', '.join(names) or 'none'}",
+                )
+            i = names.index(after)
+            nxt = ordered[i + 1].seq if i + 1 < len(ordered) else ordered[i].seq + 2.0
+            seq = (ordered[i].seq + nxt) / 2.0
+        tm_name, tm_sha = threat_model or (None, None)
+        rid = conn.execute(
+            insert(releases).values(
+                product_id=pid, name=name, seq=seq, created_at=self.clock(),
+                target_sl=int(target_sl) if target_sl else None,
+                threat_model=tm_name, threat_model_sha256=tm_sha,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        return Release(product, name, seq, target_sl, int(rid))
+
+    def _release_row(self, conn: Connection, pid: int, rid: int) -> Any:
+        return conn.execute(select(releases).where(releases.c.id == rid)).one()
+
+    def _store_scan(
+        self,
+        conn: Connection,
+        pid: int,
+        rel: Release,
+        scan_input: ScanInput,
+        scored: Sequence[ScoredFinding],
+    ) -> int | None:
+        tool = scan_input.tool.name
+        old = conn.execute(
+            select(scans.c.id, scans.c.sarif_sha256).where(
+                scans.c.release_id == rel.key, scans.c.tool == tool
+            )
+        ).first()
+        if old is not None:
+            if old.sarif_sha256 == scan_input.sarif_sha256:
+                return None  # the same log again: a no-op
+            self._drop_scan(conn, old.id)
+        seq = self._release_row(conn, pid, rel.key).seq
+        sid = conn.execute(
+            insert(scans).values(
+                release_id=rel.key, tool=tool, tool_version=scan_input.tool.version,
+                sarif_files=json.dumps(scan_input.sarif_files),
+                sarif_sha256=scan_input.sarif_sha256, successful=scan_input.successful,
+                not_analysed=json.dumps(scan_input.not_analysed),
+                notes=json.dumps(scan_input.notes), finding_count=len(scored),
+                ingested_at=self.clock(),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        prev_scan = conn.execute(
+            select(scans.c.id)
+            .join(releases, releases.c.id == scans.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
+            .order_by(releases.c.seq.desc())
+            .limit(1)
+        ).scalar()
+        previous = []
+        if prev_scan is not None:
+            for r in conn.execute(select(occurrences).where(occurrences.c.scan_id == prev_scan)):
+                previous.append(_candidate(r, r.issue_id))
+        history = {
+            r.fingerprint: r.issue_id
+            for r in conn.execute(
+                select(occurrences.c.fingerprint, occurrences.c.issue_id)
+                .join(scans, scans.c.id == occurrences.c.scan_id)
+                .join(releases, releases.c.id == occurrences.c.release_id)
+                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
+                .order_by(releases.c.seq)
+            )
+        }
+        rows = [_occurrence_values(s) for s in scored]
+        new = [_candidate(_Row(v), i) for i, v in enumerate(rows)]
+        links = link(new, previous, history)
+        for i, values in enumerate(rows):
+            hit = links.get(i)
+            if hit is None:
+                issue_id = conn.execute(
+                    insert(issues).values(
+                        product_id=pid, tool=tool, rule_id=values["rule_id"],
+                        path=values["path"], fingerprint=values["fingerprint"],
+                        first_release_id=rel.key,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                values.update(issue_id=issue_id, link="new")
+            else:
+                values.update(issue_id=hit.issue, link=hit.layer)
+            values.update(scan_id=sid, release_id=rel.key)
+        if rows:
+            conn.execute(insert(occurrences), rows)
+        return int(sid)
+
+    def _drop_scan(self, conn: Connection, scan_id: int) -> None:
+        ids = [r[0] for r in conn.execute(
+            select(occurrences.c.issue_id).where(occurrences.c.scan_id == scan_id)
+        )]
+        conn.execute(delete(occurrences).where(occurrences.c.scan_id == scan_id))
+        conn.execute(delete(scans).where(scans.c.id == scan_id))
+        if ids:
+            still = select(occurrences.c.issue_id).where(occurrences.c.issue_id.in_(ids))
+            conn.execute(delete(issues).where(issues.c.id.in_(ids), issues.c.id.not_in(still)))
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def releases(self, product: str) -> list[Release]:
+        """The product's releases in release order."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, product)
+            rows = conn.execute(
+                select(releases).where(releases.c.product_id == pid).order_by(releases.c.seq)
+            ).all()
+        return [
+            Release(product, r.name, r.seq,
+                    SecurityLevel(r.target_sl) if r.target_sl else None, r.id)
+            for r in rows
+        ]
+
+    def release(self, product: str, name: str) -> Release:
+        """One release, or a ``BadInputError`` naming the known ones."""
+        known = self.releases(product)
+        for r in known:
+            if r.name == name:
+                return r
+        raise BadInputError(
+            f"unknown release {name!r} of product {product!r}",
+            hint=f"known releases: {', '.join(r.name for r in known) or 'none'}",
+        )
+
+    def scans(self, rel: Release) -> list[ScanSummary]:
+        """Scans stored for a release."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(scans).where(scans.c.release_id == rel.key).order_by(scans.c.tool)
+            ).all()
+        return [
+            ScanSummary(
+                tool=Tool(r.tool, r.tool_version), sarif_sha256=r.sarif_sha256,
+                findings=r.finding_count, successful=r.successful,
+                not_analysed=tuple(json.loads(r.not_analysed)),
+            )
+            for r in rows
+        ]
+
+    def severity_histogram(self, rel: Release) -> dict[Severity, int]:
+        """Open in-scope defects (kind fail, not suppressed) by contextual severity, in SQL."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(occurrences.c.severity, func.count())
+                .where(
+                    occurrences.c.release_id == rel.key,
+                    occurrences.c.kind == "fail",
+                    occurrences.c.suppression != Suppression.SUPPRESSED.value,
+                    occurrences.c.in_scope.is_(True),
+                )
+                .group_by(occurrences.c.severity)
+            ).all()
+        return {Severity(s): int(n) for s, n in rows}
+
+    def status(self, rel: Release) -> list[IssueRow]:
+        """Every issue of a release with its status against the previous release, per tool."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, rel.product)
+            return self._status_rows(conn, pid, rel)
+
+    def diff(self, old: Release, new: Release) -> list[IssueRow]:
+        """Compare two releases of one product, tool by tool."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, new.product)
+            out: list[IssueRow] = []
+            old_scans = {r.tool: r for r in conn.execute(
+                select(scans).where(scans.c.release_id == old.key))}
+            for s in conn.execute(select(scans).where(scans.c.release_id == new.key)).all():
+                prev = old_scans.get(s.tool)
+                out.extend(self._compare(conn, pid, s, prev))
+            return out
+
+    def _status_rows(self, conn: Connection, pid: int, rel: Release) -> list[IssueRow]:
+        seq = self._release_row(conn, pid, rel.key).seq
+        out: list[IssueRow] = []
+        for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
+            prev = conn.execute(
+                select(scans)
+                .join(releases, releases.c.id == scans.c.release_id)
+                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == s.tool)
+                .order_by(releases.c.seq.desc())
+                .limit(1)
+            ).first()
+            out.extend(self._compare(conn, pid, s, prev))
+        return out
+
+    def _compare(self, conn: Connection, pid: int, cur: Any, prev: Any) -> list[IssueRow]:
+        cur_occ = {r.issue_id: r for r in conn.execute(
+            select(occurrences).where(occurrences.c.scan_id == cur.id))}
+        prev_occ = {} if prev is None else {r.issue_id: r for r in conn.execute(
+            select(occurrences).where(occurrences.c.scan_id == prev.id))}
+        cur_seq = conn.scalar(select(releases.c.seq).where(releases.c.id == cur.release_id))
+        bound = cur_seq if prev is None else conn.scalar(
+            select(releases.c.seq).where(releases.c.id == prev.release_id))
+        # Issues of this scan seen in a release before the compared one: reintroduced.
+        seen_before = set(conn.scalars(
+            select(occurrences.c.issue_id).distinct()
+            .join(releases, releases.c.id == occurrences.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq < bound,
+                   occurrences.c.issue_id.in_(list(cur_occ) or [-1]))
+        ))
+        not_analysed = set(json.loads(cur.not_analysed))
+        rows = []
+        for iid, r in cur_occ.items():
+            p = prev_occ.get(iid)
+            if p is not None:
+                status = Status.PERSISTING
+            elif iid in seen_before:
+                status = Status.REINTRODUCED
+            else:
+                status = Status.NEW
+            rows.append(_issue_row(cur.tool, iid, status, r, p, r))
+        for iid, p in prev_occ.items():
+            if iid in cur_occ:
+                continue
+            # A failed run, or a file the tool could not analyse, never turns into a fix.
+            blind = not cur.successful or p.path in not_analysed
+            status = Status.NOT_ANALYSED if blind else Status.FIXED
+            rows.append(_issue_row(cur.tool, iid, status, p, p, None))
+        rows.sort(key=lambda x: (x.tool, x.path, x.line or 0, x.rule_id, x.issue_id))
+        return rows
+
+    def findings(self, rel: Release) -> list[tuple[int, ScoredFinding]]:
+        """(issue id, scored finding) for every occurrence in a release."""
+        with self._tx() as conn:
+            tools = {r.id: Tool(r.tool, r.tool_version) for r in conn.execute(
+                select(scans).where(scans.c.release_id == rel.key))}
+            rows = conn.execute(
+                select(occurrences).where(occurrences.c.release_id == rel.key)
+                .order_by(occurrences.c.risk_score.desc(), occurrences.c.path,
+                          occurrences.c.start_line, occurrences.c.id)
+            ).all()
+        return [(r.issue_id, _scored(r, tools[r.scan_id])) for r in rows]
+
+
+class _Row:
+    """Attribute access over a dict, so new rows and stored rows share ``_candidate``."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _candidate(r: Any, key: int) -> Candidate:
+    return Candidate(
+        key=key,
+        rule_id=r.rule_id,
+        path=r.path,
+        line=r.start_line or 0,
+        fingerprint=r.fingerprint,
+        text_key=r.text_key,
+        message_key=r.message_key,
+        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)),
+    )
+
+
+def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
+    f, e, loc = s.finding, s.exposure, s.finding.location
+    return dict(
+        rule_id=f.rule_id, rule_name=f.rule_name, path=loc.path, start_line=loc.start_line,
+        end_line=loc.end_line, start_column=loc.start_column, message=f.message,
+        snippet=loc.snippet, level=f.level, kind=f.kind, suppression=f.suppression.value,
+        native_severity=f.native_severity, native_confidence=f.native_confidence,
+        security_severity=f.security_severity, cwe=",".join(str(c) for c in f.cwe_ids),
+        base_severity=int(s.base_severity), severity=int(s.severity),
+        component=e.component_id, component_kind=e.component_kind, tier=int(e.tier),
+        in_scope=not e.out_of_scope,
+        exposure=e.exposure, risk_score=s.risk_score,
+        explain=json.dumps([[r.step, r.text] for r in s.explain]),
+        exposure_json=json.dumps(dict(
+            asset_value=e.asset_value, unauth=e.unauthenticated_from_untrusted,
+            out_of_scope=e.out_of_scope, justification=e.justification,
+            glob=e.matched_glob, reasons=list(e.reasons),
+        )),
+        sarif_file=f.provenance.file, run_index=f.provenance.run,
+        result_index=f.provenance.result, fingerprint=f.fingerprint,
+        text_key=text_key(f), message_key=message_key(f),
+        tool_fingerprints=json.dumps([list(p) for p in f.tool_fingerprints]),
+    )
+
+
+def _issue_row(tool: str, iid: int, status: Status, r: Any, p: Any, c: Any) -> IssueRow:
+    return IssueRow(
+        issue_id=iid, status=status, tool=tool, rule_id=r.rule_id, path=r.path,
+        line=r.start_line, severity=Severity(r.severity), component=r.component,
+        link=(c.link if c is not None else ""), message=r.message,
+        from_prov=Provenance(p.sarif_file, p.run_index, p.result_index) if p is not None else None,
+        to_prov=Provenance(c.sarif_file, c.run_index, c.result_index) if c is not None else None,
+    )
+
+
+def _scored(r: Any, tool: Tool) -> ScoredFinding:
+    ex = json.loads(r.exposure_json)
+    finding = Finding(
+        tool=tool, rule_id=r.rule_id, rule_name=r.rule_name, message=r.message,
+        location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet),
+        level=r.level, kind=r.kind,
+        provenance=Provenance(r.sarif_file, r.run_index, r.result_index),
+        native_severity=r.native_severity, native_confidence=r.native_confidence,
+        security_severity=r.security_severity,
+        cwe_ids=tuple(int(c) for c in r.cwe.split(",") if c),
+        suppression=Suppression(r.suppression),
+        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)),
+        fingerprint=r.fingerprint,
+    )
+    exposure = Exposure(
+        component_id=r.component, component_kind=r.component_kind, tier=Tier(r.tier),
+        exposure=r.exposure, asset_value=ex["asset_value"],
+        unauthenticated_from_untrusted=ex["unauth"], out_of_scope=ex["out_of_scope"],
+        justification=ex["justification"], matched_glob=ex["glob"],
+        reasons=tuple(ex["reasons"]),
+    )
+    return ScoredFinding(
+        finding=finding, exposure=exposure, base_severity=Severity(r.base_severity),
+        severity=Severity(r.severity), risk_score=r.risk_score,
+        explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
+    )
+
+
+def _first_line(e: Exception) -> str:
+    text = str(getattr(e, "orig", None) or e)
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url

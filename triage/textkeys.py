@@ -1,0 +1,30 @@
+"""Text normalisation shared by ingest (fingerprints) and the store (identity layers)."""
+
+from __future__ import annotations
+
+import re
+
+from triage.model import Finding
+
+_WS = re.compile(r"\s+")
+_MASK = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\b\d+\b")
+
+
+def normalise_text(text: str) -> str:
+    """Collapse whitespace, so reindentation does not change identity."""
+    return _WS.sub(" ", text).strip()
+
+
+def mask_message(text: str) -> str:
+    """Mask quoted strings and numbers, which often embed line-specific values."""
+    return normalise_text(_MASK.sub("_", text))
+
+
+def text_key(finding: Finding) -> str:
+    """The flagged text, normalised; the masked message (``msg:...``) when there is none."""
+    return normalise_text(finding.location.snippet) or "msg:" + mask_message(finding.message)
+
+
+def message_key(finding: Finding) -> str:
+    """The masked message."""
+    return mask_message(finding.message)
