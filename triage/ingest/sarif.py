@@ -129,12 +129,15 @@ def read_sarif(
     """
     normaliser = normaliser or PathNormaliser()
     by_tool: dict[str, list[tuple[str, bytes, _RunResult]]] = {}
+    lines: dict[tuple[str, int], str] = {}
     for path in paths:
         doc, raw = load_log(Path(path))
         rd = _Reader(Path(path).name)
         for run_index, run in enumerate(doc["runs"]):
             parsed = _read_run(rd, run, run_index, normaliser)
             by_tool.setdefault(parsed.tool.name, []).append((rd.name, raw, parsed))
+            for key, text in parsed.lines.items():
+                lines.setdefault(key, text)
     scans = []
     for _name, parts in by_tool.items():
         digest = hashlib.sha256()
@@ -156,7 +159,7 @@ def read_sarif(
         scans.append(
             ScanInput(
                 tool=parts[0][2].tool,
-                findings=tuple(_with_fingerprints(findings)),
+                findings=tuple(_with_fingerprints(_borrow_snippets(findings, lines))),
                 sarif_files=tuple(files),
                 sarif_sha256=digest.hexdigest(),
                 successful=ok,
@@ -168,10 +171,11 @@ def read_sarif(
 
 
 class _RunResult:
-    __slots__ = ("tool", "findings", "not_analysed", "notes", "successful")
+    __slots__ = ("tool", "findings", "not_analysed", "notes", "successful", "lines")
 
     def __init__(self, tool: Tool) -> None:
         self.tool = tool
+        self.lines: dict[tuple[str, int], str] = {}
         self.findings: list[Finding] = []
         self.not_analysed: set[str] = set()
         self.notes: list[str] = []
@@ -213,7 +217,9 @@ def _read_run(
         if kind not in _KINDS:
             raise rd.fail(f"{rwhere}.kind", f"unknown kind {kind!r}")
         level = _effective_level(rd, result, rule, rule_id, overrides, rwhere)
-        location = _primary_location(rd, result, rwhere, normaliser, base_ids, artifacts)
+        location = _primary_location(
+            rd, result, rwhere, normaliser, base_ids, artifacts, out.lines
+        )
         props = rd.opt_obj(result, "properties", rwhere)
         rule_props = rd.opt_obj(rule, "properties", "rule") if rule else {}
         tags = tuple(str(t) for t in (rule_props.get("tags") or ()) if isinstance(t, str))
@@ -372,6 +378,7 @@ def _primary_location(
     normaliser: PathNormaliser,
     base_ids: dict[str, str],
     artifacts: list[Any],
+    lines: dict[tuple[str, int], str],
 ) -> Location:
     locations = rd.opt_arr(result, "locations", where)
     if not locations:
@@ -388,6 +395,13 @@ def _primary_location(
     end = rd.opt_int(region, "endLine", rwhere) or start
     snippet = rd.opt_obj(region, "snippet", rwhere)
     text = rd.opt_str(snippet, "text", f"{rwhere}.snippet")
+    _remember(lines, path, start, end, text)
+    context = rd.opt_obj(phys, "contextRegion", pwhere)
+    if context:
+        cwhere = f"{pwhere}.contextRegion"
+        c_start = rd.opt_int(context, "startLine", cwhere)
+        _remember(lines, path, c_start, rd.opt_int(context, "endLine", cwhere) or c_start,
+                  rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text", f"{cwhere}.snippet"))
     if not text and start is not None:
         text = normaliser.read_lines(path, start, end or start)
     return Location(
@@ -397,6 +411,36 @@ def _primary_location(
         start_column=rd.opt_int(region, "startColumn", rwhere),
         snippet=text,
     )
+
+
+def _remember(
+    lines: dict[tuple[str, int], str], path: str, start: int | None, end: int | None, text: str
+) -> None:
+    """Index the source lines a snippet shows, when its line count fits its region."""
+    if not text or not path or start is None or end is None:
+        return
+    parts = text.rstrip("\n").split("\n")
+    if len(parts) == end - start + 1:
+        for offset, line in enumerate(parts):
+            lines.setdefault((path, start + offset), line)
+
+
+def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str]) -> list[Finding]:
+    """Give a finding without a snippet the flagged lines another log of the call showed.
+
+    ruff writes no snippets; bandit and semgrep, run on the same tree, often show the very
+    same lines. The line's text is the same whichever tool quoted it.
+    """
+    out = []
+    for f in findings:
+        loc = f.location
+        if not loc.snippet and loc.path and loc.start_line:
+            end = loc.end_line or loc.start_line
+            texts = [lines.get((loc.path, n)) for n in range(loc.start_line, end + 1)]
+            if texts and all(t is not None for t in texts):
+                f = replace(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
+        out.append(f)
+    return out
 
 
 def _artifact_path(

@@ -63,6 +63,10 @@ def contextual_severity(
         return ctx.out_of_scope, (
             Reason("context", f"{ctx.out_of_scope.label}: component {comp} is out of scope: {why}"),
         )
+    if base == Severity.INFO:
+        return base, (
+            Reason("context", f"info unchanged: not a weakness (component {comp})"),
+        )
     if exposure.tier == Tier.CRITICAL and ctx.raise_in_critical_tier:
         new = base.shifted(ctx.raise_in_critical_tier)
         return new, (

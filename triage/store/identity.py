@@ -15,8 +15,13 @@ decides only where the records come from.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+NEAR_LINES = 3
+"""Largest distance, after the local shift, at which layer 3 still links two findings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +87,80 @@ def link(
                     claim(c, issue, "tool-fingerprint")
                     break
 
-    # Layer 2: our content fingerprint, against the previous release first.
-    by_fp = {p.fingerprint: p.key for p in previous}
+    # Layer 2: our content fingerprint (rule, path, flagged text). Where a text occurs
+    # equally often on both sides, the occurrence index pairs them in order; where the
+    # count changed, an equal line was added or removed and layer 3 decides which. A key
+    # built from the message alone (no flagged text in the log) is left to layer 3 too.
+    old_groups: dict[tuple[str, str, str], list[Candidate]] = defaultdict(list)
+    new_groups: dict[tuple[str, str, str], list[Candidate]] = defaultdict(list)
+    for p in previous:
+        if p.key not in taken and not p.text_key.startswith("msg:"):
+            old_groups[(p.rule_id, p.path, p.text_key)].append(p)
     for c in new:
-        if c.key in links:
-            continue
-        issue = by_fp.get(c.fingerprint)
-        if issue is not None and issue not in taken:
-            claim(c, issue, "content")
+        if c.key not in links and not c.text_key.startswith("msg:"):
+            new_groups[(c.rule_id, c.path, c.text_key)].append(c)
+    for gkey, cs in new_groups.items():
+        ps = old_groups.get(gkey, [])
+        if len(ps) == len(cs):
+            for p, c in zip(sorted(ps, key=lambda x: x.line), sorted(cs, key=lambda x: x.line),
+                            strict=True):
+                if p.key not in taken:
+                    claim(c, p.key, "content")
 
-    # Layer 3: nearness inside (rule, file), same masked message, nearest line first.
-    rest_prev = [p for p in previous if p.key not in taken]
+    # Layer 3a: alignment inside each file. The remaining findings of a file, in line
+    # order, form a sequence of (rule, message, gap to the previous finding); unchanged
+    # code keeps its gaps, so the longest common runs are the findings that moved together.
+    new_by_path: dict[str, list[Candidate]] = defaultdict(list)
+    old_by_path: dict[str, list[Candidate]] = defaultdict(list)
+    for c in new:
+        if c.key not in links:
+            new_by_path[c.path].append(c)
+    for p in previous:
+        if p.key not in taken:
+            old_by_path[p.path].append(p)
+    shifts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for c in new:
+        hit = links.get(c.key)
+        if hit is not None:
+            for p in previous:
+                if p.key == hit.issue and p.path == c.path:
+                    shifts[c.path].append((p.line, c.line - p.line))
+                    break
+    for path, olds in old_by_path.items():
+        news = new_by_path.get(path)
+        if not news:
+            continue
+        olds.sort(key=lambda x: x.line)
+        news.sort(key=lambda x: x.line)
+        matcher = SequenceMatcher(None, _tokens(olds), _tokens(news), autojunk=False)
+        for block in matcher.get_matching_blocks():
+            # A run of one is a coincidence unless its neighbours agree; keep runs of two+,
+            # and single matches only at the very start of both sequences.
+            if block.size < 2 and not (block.a == 0 and block.b == 0 and block.size):
+                continue
+            for k in range(block.size):
+                p, c = olds[block.a + k], news[block.b + k]
+                if p.key not in taken and c.key not in links:
+                    claim(c, p.key, "alignment")
+                    shifts[path].append((p.line, c.line - p.line))
+
+    # Layer 3b: nearness inside (rule, file, masked message): the old line moved by the
+    # shift of its nearest anchored neighbour, within a few lines.
+    for anchors in shifts.values():
+        anchors.sort()
     groups: dict[tuple[str, str, str], list[Candidate]] = defaultdict(list)
-    for p in rest_prev:
-        groups[(p.rule_id, p.path, p.message_key)].append(p)
+    for p in previous:
+        if p.key not in taken:
+            groups[(p.rule_id, p.path, p.message_key)].append(p)
     pairs = []
     for c in new:
         if c.key in links:
             continue
         for p in groups.get((c.rule_id, c.path, c.message_key), ()):
-            # Only findings whose flagged text changed or is unknown: equal text would have
-            # matched by content unless the occurrence index shifted.
-            pairs.append((abs(c.line - p.line), c.line, p.line, c, p))
+            expected = p.line + _shift_at(shifts.get(p.path, ()), p.line)
+            distance = abs(c.line - expected)
+            if distance <= NEAR_LINES or c.text_key == p.text_key:
+                pairs.append((distance, c.line, p.line, c, p))
     pairs.sort(key=lambda t: t[:3])
     for _dist, _, _, c, p in pairs:
         if c.key in links or p.key in taken:
@@ -133,9 +190,25 @@ def link(
 
     # Older releases: a finding that returns takes its old issue back.
     for c in new:
-        if c.key in links:
+        if c.key in links or c.text_key.startswith("msg:"):
             continue
         issue = history.get(c.fingerprint)
         if issue is not None and issue not in taken:
             claim(c, issue, "content")
     return links
+
+
+def _tokens(items: list[Candidate]) -> list[tuple[str, str, int]]:
+    out, last = [], 0
+    for i, x in enumerate(items):
+        out.append((x.rule_id, x.text_key, x.line - last if i else -1))
+        last = x.line
+    return out
+
+
+def _shift_at(anchors: list[tuple[int, int]] | tuple[()], line: int) -> int:
+    """The line shift of the nearest anchor at or above ``line`` (else the first below)."""
+    if not anchors:
+        return 0
+    i = bisect_right(anchors, (line, 1 << 30))
+    return anchors[i - 1][1] if i else anchors[0][1]
