@@ -7,6 +7,7 @@ failed on findings (and only that); 2 usage; 3 bad input; 4 bad configuration or
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -15,13 +16,32 @@ from typing import Any
 import click
 
 from triage import __version__, pipeline
-from triage.errors import TriageError
+from triage.errors import TriageError, place
 from triage.report import FORMATS, render
 from triage.scoring import load_rules
 from triage.store import open_store
 
 EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports when the reader of stdout went away (``| head``)."""
+
+
+class OutputError(TriageError):
+    """The report cannot be written where ``-o`` points: a usage error."""
+
+    exit_code = EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. under CliRunner)
+        pass
 
 
 class TriageGroup(click.Group):
@@ -33,6 +53,15 @@ class TriageGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # Interrupted by the user: 128 + SIGINT, never 1 (that means the gate failed).
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of stdout went away (`triage gate | head`): not a bug, and not exit
+            # 1 either (that means the gate failed), so no traceback and 128 + SIGPIPE.
+            _silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except TriageError as e:
             click.echo(f"error: {e}", err=True)
             if e.hint:
@@ -65,7 +94,11 @@ def _say(obj: dict[str, Any], text: str) -> None:
 def _emit(text: str, output: str | None) -> None:
     """Write a rendered report to a file (only after it rendered) or stdout."""
     if output and output != "-":
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise OutputError(place(output, "", f"cannot write the report: {e.strerror or e}"),
+                              hint="-o needs a writable file in an existing directory") from e
     else:
         click.echo(text, nl=not text.endswith("\n"))
 

@@ -227,6 +227,11 @@ def diff(ctx: Context, product: str, old: str, new: str) -> list[IssueRow]:
     """New, fixed, persisting and reintroduced issues between two releases."""
     a = ctx.store.release(product, old)
     b = ctx.store.release(product, new)
+    if a.seq > b.seq:
+        raise BadInputError(
+            f"--from {old} comes after --to {new} in the release order of {product}",
+            hint=f"swap them: --from {new} --to {old}",
+        )
     return ctx.store.diff(a, b)
 
 

@@ -38,7 +38,7 @@ from triage.model import (
     Tier,
     Tool,
 )
-from triage.store.identity import Candidate, link
+from triage.store.identity import Candidate, Link, link
 from triage.store.schema import issues, metadata, occurrences, products, releases, scans
 from triage.textkeys import message_key, text_key
 
@@ -100,6 +100,9 @@ class SqlStore:
     ) -> IngestResult:
         """Store scored scans for a release in one transaction and link their identities."""
         with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two CI jobs ingesting at once: one waits for the other (DESIGN.md §8).
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(62443)")
             pid = self._product_id(conn, product, create=True)
             rel = self._ensure_release(conn, pid, product, release, after, target_sl, threat_model)
             summaries, skipped = [], []
@@ -216,6 +219,32 @@ class SqlStore:
                 ingested_at=self.clock(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        rows = [_occurrence_values(s) for s in scored]
+        links = self._links(conn, pid, tool, seq,
+                            [_candidate(_Row(v), i) for i, v in enumerate(rows)])
+        for i, values in enumerate(rows):
+            hit = links.get(i)
+            if hit is None:
+                issue_id = conn.execute(
+                    insert(issues).values(
+                        product_id=pid, tool=tool, rule_id=values["rule_id"],
+                        path=values["path"], fingerprint=values["fingerprint"],
+                        first_release_id=rel.key,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                values.update(issue_id=issue_id, link="new")
+            else:
+                values.update(issue_id=hit.issue, link=hit.layer)
+            values.update(scan_id=sid, release_id=rel.key)
+        if rows:
+            conn.execute(insert(occurrences), rows)
+        self._relink_after(conn, pid, tool, seq)
+        return int(sid)
+
+    def _links(
+        self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate]
+    ) -> dict[int, Link]:
+        """Link candidates of a release at ``seq`` to the tool's issues before it."""
         prev_scan = conn.execute(
             select(scans.c.id)
             .join(releases, releases.c.id == scans.c.release_id)
@@ -237,26 +266,55 @@ class SqlStore:
                 .order_by(releases.c.seq)
             )
         }
-        rows = [_occurrence_values(s) for s in scored]
-        new = [_candidate(_Row(v), i) for i, v in enumerate(rows)]
-        links = link(new, previous, history)
-        for i, values in enumerate(rows):
-            hit = links.get(i)
-            if hit is None:
-                issue_id = conn.execute(
-                    insert(issues).values(
-                        product_id=pid, tool=tool, rule_id=values["rule_id"],
-                        path=values["path"], fingerprint=values["fingerprint"],
-                        first_release_id=rel.key,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                values.update(issue_id=issue_id, link="new")
-            else:
-                values.update(issue_id=hit.issue, link=hit.layer)
-            values.update(scan_id=sid, release_id=rel.key)
-        if rows:
-            conn.execute(insert(occurrences), rows)
-        return int(sid)
+        return link(new, previous, history)
+
+    def _relink_after(self, conn: Connection, pid: int, tool: str, seq: float) -> None:
+        """Re-link the tool's later releases, in order, after a release before them changed.
+
+        A release placed with ``--after`` (or a replaced log) sits between releases that
+        were linked to each other; each later scan is linked again to its new predecessor.
+        """
+        later = conn.execute(
+            select(scans.c.id, scans.c.release_id, releases.c.seq)
+            .join(releases, releases.c.id == scans.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq > seq, scans.c.tool == tool)
+            .order_by(releases.c.seq)
+        ).all()
+        for later_scan in later:
+            rows = conn.execute(
+                select(occurrences).where(occurrences.c.scan_id == later_scan.id)
+                .order_by(occurrences.c.id)
+            ).all()
+            links = self._links(conn, pid, tool, later_scan.seq,
+                                [_candidate(r, r.id) for r in rows])
+            earlier = set(conn.scalars(
+                select(occurrences.c.issue_id).distinct()
+                .join(releases, releases.c.id == occurrences.c.release_id)
+                .join(scans, scans.c.id == occurrences.c.scan_id)
+                .where(releases.c.product_id == pid, releases.c.seq < later_scan.seq,
+                       scans.c.tool == tool)
+            ))
+            for r in rows:
+                hit = links.get(r.id)
+                if hit is not None:
+                    issue_id, layer = hit.issue, hit.layer
+                elif r.issue_id not in earlier:
+                    issue_id, layer = r.issue_id, "new"
+                else:
+                    issue_id = conn.execute(
+                        insert(issues).values(
+                            product_id=pid, tool=tool, rule_id=r.rule_id, path=r.path,
+                            fingerprint=r.fingerprint, first_release_id=later_scan.release_id,
+                        )
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                    layer = "new"
+                if issue_id != r.issue_id or layer != r.link:
+                    conn.execute(occurrences.update().where(occurrences.c.id == r.id)
+                                 .values(issue_id=issue_id, link=layer))
+        if later:
+            used = select(occurrences.c.issue_id)
+            conn.execute(delete(issues).where(issues.c.product_id == pid, issues.c.tool == tool,
+                                              issues.c.id.not_in(used)))
 
     def _drop_scan(self, conn: Connection, scan_id: int) -> None:
         ids = [r[0] for r in conn.execute(

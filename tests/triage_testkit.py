@@ -1,0 +1,118 @@
+"""Helpers shared by the CLI, tracking, PostgreSQL and pipeline tests (not a test module).
+
+Every test reads only files inside the repository (CI runs from a fresh clone): the real
+scanner output under ``sample_sarif/pymodbus`` and the identity oracle copied unchanged into
+``tests/data/oracle``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, select
+
+from triage.cli import cli
+from triage.store.schema import metadata
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+SAMPLE = REPO / "sample_sarif" / "pymodbus"
+THREAT_MODEL = SAMPLE / "threatmodel.yaml"
+ORACLE_DIR = TESTS / "data" / "oracle"
+PRODUCT = "pymodbus"
+RELEASES = ("2.1.0", "2.3.0", "2.5.3", "3.0.0", "3.3.0", "3.6.9", "3.9.2", "3.16.1")
+PAIRS = tuple(zip(RELEASES, RELEASES[1:], strict=False))
+TOOLS = ("bandit", "ruff", "semgrep")
+STATUSES = {"new", "persisting", "fixed", "reintroduced", "not-analysed"}
+
+
+def invoke(*args: object, db: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the click command in-process; stdout and stderr stay separate (click 8.2+)."""
+    argv = (["--db", db] if db is not None else []) + [str(a) for a in args]
+    return CliRunner().invoke(cli, argv, env=env, catch_exceptions=True)
+
+
+def release_logs(release: str, tools: tuple[str, ...] = TOOLS) -> list[str]:
+    """Paths of a release's SARIF logs."""
+    return [str(SAMPLE / release / f"{tool}.sarif") for tool in tools]
+
+
+def results_of(path: str | Path) -> list[dict[str, Any]]:
+    """``runs[0].results`` of a one-run log."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert len(doc["runs"]) == 1
+    return list(doc["runs"][0].get("results") or ())
+
+
+def location(result: dict[str, Any]) -> tuple[str, int]:
+    """(uri, startLine) of a result's first location."""
+    phys = result["locations"][0]["physicalLocation"]
+    return phys["artifactLocation"]["uri"], phys["region"]["startLine"]
+
+
+def ingest(db: str, release: str, tools: tuple[str, ...] = TOOLS, *extra: object,
+           name: str | None = None, product: str = PRODUCT, threat_model: bool = True,
+           logs: list[str] | None = None) -> Result:
+    """Ingest one real release (or the given logs) through the CLI; insist it worked."""
+    args: list[object] = ["ingest", *(logs or release_logs(release, tools)),
+                          "--product", product, "--release", name or release, *extra]
+    if threat_model:
+        args += ["--threat-model", THREAT_MODEL]
+    res = invoke(*args, db=db)
+    assert res.exit_code == 0, (release, res.stdout, res.stderr)
+    return res
+
+
+def cli_json(*args: object, db: str) -> Any:
+    """Run a command that prints JSON on stdout and parse it."""
+    res = invoke(*args, db=db)
+    assert res.exit_code == 0, (args, res.stderr)
+    return json.loads(res.stdout)
+
+
+def diff_json(db: str, old: str, new: str, product: str = PRODUCT) -> Any:
+    """``triage diff --format json`` between two releases."""
+    return cli_json("diff", "--product", product, "--from", old, "--to", new,
+                    "--format", "json", db=db)
+
+
+def report_json(db: str, release: str, *extra: object, product: str = PRODUCT) -> Any:
+    """``triage report --format json`` of a release."""
+    return cli_json("report", "--product", product, "--release", release, "--format", "json",
+                    *extra, db=db)
+
+
+def trend_json(db: str, product: str = PRODUCT) -> Any:
+    """``triage trend --format json``."""
+    return cli_json("trend", "--product", product, "--format", "json", db=db)
+
+
+def without_generated_at(doc: dict[str, Any]) -> dict[str, Any]:
+    """A report document minus its timestamp, for comparisons."""
+    return {k: v for k, v in doc.items() if k != "generated_at"}
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """Rows per table of a store."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: int(conn.scalar(select(func.count()).select_from(t)) or 0)
+                    for t in metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def snapshot(url: str, product: str = PRODUCT) -> tuple[dict[str, int], Any]:
+    """What a failed command must not change: row counts and the trend JSON."""
+    res = invoke("trend", "--product", product, "--format", "json", db=url)
+    trend = without_generated_at(json.loads(res.stdout)) if res.exit_code == 0 else res.stderr
+    return row_counts(url), trend
+
+
+def prov_key(p: dict[str, Any] | None) -> tuple[str, int, int] | None:
+    """A diff row's provenance as a hashable key."""
+    return None if p is None else (p["file"], p["run"], p["result"])
