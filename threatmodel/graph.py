@@ -148,22 +148,25 @@ def component_risks(model: ThreatModel) -> dict[str, ComponentRisk]:
     out = {}
     for c in model.components:
         reasons: list[str] = []
-        best, best_path, unauth = -1, (), False
+        best: int | None = None
+        best_path: tuple[str, ...] = ()
+        unauth = False
         for ep in entries:
             try:
                 cost, path = nx.single_source_dijkstra(g, ep.id, c.id, weight="cost")
             except nx.NetworkXNoPath:
                 continue
             score = REACH_SCORE[ep.reach] - int(cost)
-            if score > best:
+            # A path whose effort exceeds the entry's reach (score < 0) still makes the
+            # component reachable; only its exposure is clamped to 0 below.
+            if best is None or score > best:
                 best, best_path = score, tuple(path)
             if cost == 0 and REACH_SCORE[ep.reach] >= REACH_SCORE["adjacent"]:
                 unauth = True
-        reachable = bool(best_path)
-        exposure = max(0, best)
-        if best_path:
-            ep = best_path[0]
-            reach = g.nodes[ep]["reach"]
+        reachable = best is not None
+        exposure = max(0, best) if best is not None else 0
+        if best is not None:
+            reach = g.nodes[best_path[0]]["reach"]
             hops = zip(best_path, best_path[1:], strict=False)
             crossings = sum(g.edges[a, b]["crosses"] for a, b in hops)
             reasons.append(

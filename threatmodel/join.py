@@ -53,5 +53,10 @@ class PathMatcher:
         return Match(UNMODELLED)
 
     def unmatched(self) -> tuple[str, ...]:
-        """Paths seen so far that no component claims: the model's gaps."""
-        return tuple(sorted(p for p, m in self._cache.items() if m.component_id == UNMODELLED))
+        """Paths seen so far that no component claims: the model's gaps.
+
+        A result with no file (``""``) is not a gap in the model, so it is not listed.
+        """
+        return tuple(
+            sorted(p for p, m in self._cache.items() if p and m.component_id == UNMODELLED)
+        )

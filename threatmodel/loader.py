@@ -102,7 +102,12 @@ class _Doc:
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-            raise ModelError(f"{name}: {where}YAML error: {e.problem or e.context}") from e
+            what = str(e.problem or e.context)
+            if e.problem and e.context and e.context_mark and e.context_mark is not mark:
+                # An unclosed quote or bracket is detected far below where it opened: name both.
+                ctx = e.context_mark
+                what += f" ({e.context} at line {ctx.line + 1} column {ctx.column + 1})"
+            raise ModelError(f"{name}: {where}YAML error: {what}") from e
         except yaml.YAMLError as e:
             raise ModelError(f"{name}: YAML error: {e}") from e
         self.data = self._value(node, "") if node is not None else None
@@ -112,6 +117,12 @@ class _Doc:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    raise ModelError(
+                        f"{self.name}: line {line} column {col}: {path or '(top level)'}: "
+                        "expected a plain key, got a list or mapping"
+                    )
                 key = str(key_node.value)
                 sub = f"{path}.{key}" if path else key
                 if key in out:
@@ -122,7 +133,16 @@ class _Doc:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._value(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-        return self._loader.construct_object(node, deep=True)
+        try:
+            return self._loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as e:
+            # Unknown tags (``!!python/object``) and impossible dates (2026-13-45) fail here,
+            # after composing: report them like every other error, with the node's line.
+            what = e.problem if isinstance(e, yaml.MarkedYAMLError) and e.problem else str(e)
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            raise ModelError(
+                f"{self.name}: line {line} column {col}: {path or '(top level)'}: {what}"
+            ) from e
 
     def error(self, path: str, what: str) -> ModelError:
         probe = path
@@ -149,7 +169,8 @@ def _type_ok(value: Any, expected: Any) -> str | None:
     if value is None and expected in (_STR, _LIST):
         return None
     if not checks[expected](value):
-        return f"expected a {expected}, got {type(value).__name__} {value!r}"
+        article = "an" if expected[0] in "aeiou" else "a"
+        return f"expected {article} {expected}, got {type(value).__name__} {value!r}"
     return None
 
 
@@ -171,6 +192,10 @@ def _check_map(doc: _Doc, value: Any, section: str, path: str) -> dict[str, Any]
     for key in _REQUIRED.get(section, ()):
         if key not in value:
             raise doc.error(path, f"missing required key {key!r}")
+        if value[key] is None or value[key] == "":
+            # `source:` with nothing after it is null, which the type check lets through
+            # for optional strings and lists; a required key needs a value.
+            raise doc.error(f"{path}.{key}", f"required key {key!r} has no value")
     return value
 
 
@@ -229,18 +254,22 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
                 raise doc.error(f"{key}.{i}", f"duplicate id {i!r} (also in {all_ids[i]})")
             all_ids.setdefault(i, key)
 
-    def ref(path: str, value: str, pool: dict[str, Any], what: str) -> None:
-        if value and value not in pool:
+    def ref(path: str, value: Any, pool: dict[str, Any], what: str, optional: bool = False) -> None:
+        # Only an optional reference may be left empty; a list element never is (`- ""`,
+        # `- 0` and `-` are dangling too). Ids are strings, so compare as strings.
+        if optional and value in (None, ""):
+            return
+        if value in (None, "") or str(value) not in pool:
             raise doc.error(path, f"unknown {what} {value!r}")
 
     for i, z in zones.items():
-        ref(f"zones.{i}.parent", z.get("parent") or "", zones, "zone")
+        ref(f"zones.{i}.parent", z.get("parent"), zones, "zone", optional=True)
     for i, c in conduits.items():
         for j, z in enumerate(c["zones"]):
             ref(f"conduits.{i}.zones[{j}]", z, zones, "zone")
     for i, e in eps.items():
         ref(f"entry_points.{i}.zone", e["zone"], zones, "zone")
-        ref(f"entry_points.{i}.component", e.get("component") or "", comps, "component")
+        ref(f"entry_points.{i}.component", e.get("component"), comps, "component", optional=True)
     for i, c in comps.items():
         ref(f"components.{i}.zone", c["zone"], zones, "zone")
         if not c["paths"]:
@@ -254,7 +283,7 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
     for i, f in flows.items():
         ref(f"data_flows.{i}.source", f["source"], nodes, "entry point or component")
         ref(f"data_flows.{i}.target", f["target"], nodes, "entry point or component")
-        ref(f"data_flows.{i}.conduit", f.get("conduit") or "", conduits, "conduit")
+        ref(f"data_flows.{i}.conduit", f.get("conduit"), conduits, "conduit", optional=True)
         for j, a in enumerate(f.get("data_assets") or ()):
             ref(f"data_flows.{i}.data_assets[{j}]", a, assets, "asset")
 

@@ -219,6 +219,8 @@ class Exposure:
     """Relative attacker attractiveness RAA(c), 1..100."""
     unauthenticated_from_untrusted: bool
     """Reachable with no credentials from an adjacent or wider entry point."""
+    reachable: bool = True
+    """Some entry point reaches the component (unknown counts as reachable)."""
     out_of_scope: bool = False
     """Declared out of scope in the model."""
     justification: str = ""

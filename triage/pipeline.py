@@ -90,6 +90,7 @@ class ThreatModelJoin:
             exposure=risk.exposure,
             asset_value=round(risk.asset_value, 1),
             unauthenticated_from_untrusted=risk.unauthenticated_from_untrusted,
+            reachable=risk.reachable,
             out_of_scope=risk.out_of_scope,
             justification=risk.justification,
             matched_glob=match.glob,

@@ -44,10 +44,13 @@ class PathNormaliser:
         if base and not self._is_absolute(uri):
             uri = base.rstrip("/") + "/" + uri
         if uri.lower().startswith("file:"):
-            parts = urlsplit(uri)
-            uri = parts.path if not parts.netloc or parts.netloc == "localhost" else (
-                "//" + parts.netloc + parts.path
-            )
+            try:
+                parts = urlsplit(uri)
+                uri = parts.path if not parts.netloc or parts.netloc == "localhost" else (
+                    "//" + parts.netloc + parts.path
+                )
+            except ValueError:  # an unbalanced "[" in the host part: keep the path
+                uri = re.sub(r"^file:(//[^/]*)?", "", uri, flags=re.IGNORECASE)
         uri = self._as_posix(unquote(uri))
         for prefix in self.prefixes:
             head = uri[: len(prefix)]

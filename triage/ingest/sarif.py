@@ -99,7 +99,7 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
     if not raw.strip():
-        raise BadInputError(place(name, "", "file is empty, expected a SARIF 2.1.0 log"))
+        raise BadInputError(place(name, "$", "file is empty, expected a SARIF 2.1.0 log"))
     try:
         doc = json.loads(raw)
     except UnicodeDecodeError as e:
@@ -128,28 +128,30 @@ def read_sarif(
     Several runs of one tool, in one or several logs, form one scan (DESIGN.md §5).
     """
     normaliser = normaliser or PathNormaliser()
-    by_tool: dict[str, list[tuple[str, bytes, _RunResult]]] = {}
+    by_tool: dict[str, list[tuple[int, str, bytes, _RunResult]]] = {}
     lines: dict[tuple[str, int], str] = {}
-    for path in paths:
+    for log_index, path in enumerate(paths):
         doc, raw = load_log(Path(path))
         rd = _Reader(Path(path).name)
         for run_index, run in enumerate(doc["runs"]):
             parsed = _read_run(rd, run, run_index, normaliser)
-            by_tool.setdefault(parsed.tool.name, []).append((rd.name, raw, parsed))
+            by_tool.setdefault(parsed.tool.name, []).append((log_index, rd.name, raw, parsed))
             for key, text in parsed.lines.items():
                 lines.setdefault(key, text)
     scans = []
     for _name, parts in by_tool.items():
         digest = hashlib.sha256()
         files: list[str] = []
-        seen_files: set[str] = set()
+        seen_logs: set[int] = set()
         findings: list[Finding] = []
         not_analysed: set[str] = set()
         notes: list[str] = []
         ok = True
-        for file_name, raw, run in parts:
-            if file_name not in seen_files:
-                seen_files.add(file_name)
+        for log_index, file_name, raw, run in parts:
+            # Each log given counts once, however many runs it has; two logs that share a
+            # base name (a/bandit.sarif, b/bandit.sarif) are still two logs.
+            if log_index not in seen_logs:
+                seen_logs.add(log_index)
                 files.append(file_name)
                 digest.update(hashlib.sha256(raw).digest())
             findings.extend(run.findings)
@@ -158,7 +160,7 @@ def read_sarif(
             ok = ok and run.successful
         scans.append(
             ScanInput(
-                tool=parts[0][2].tool,
+                tool=parts[0][3].tool,
                 findings=tuple(_with_fingerprints(_borrow_snippets(findings, lines))),
                 sarif_files=tuple(files),
                 sarif_sha256=digest.hexdigest(),
@@ -202,6 +204,7 @@ def _read_run(
         for i, ext in enumerate(rd.opt_arr(tool_obj, "extensions", f"{where}.tool"))
     ]
     rules = _RuleTable(rd, components, where)
+    cwe_taxonomies = _cwe_taxonomies(rd, run, where)
     base_ids = _uri_bases(rd, run, where)
     artifacts = rd.opt_arr(run, "artifacts", where)
     overrides = _level_overrides(rd, run, where)
@@ -216,18 +219,23 @@ def _read_run(
         kind = rd.opt_str(result, "kind", rwhere) or "fail"
         if kind not in _KINDS:
             raise rd.fail(f"{rwhere}.kind", f"unknown kind {kind!r}")
-        level = _effective_level(rd, result, rule, rule_id, overrides, rwhere)
+        level = _effective_level(rd, result, rule, rule_id, overrides, rwhere, kind)
         location = _primary_location(
             rd, result, rwhere, normaliser, base_ids, artifacts, out.lines
         )
         props = rd.opt_obj(result, "properties", rwhere)
-        rule_props = rd.opt_obj(rule, "properties", "rule") if rule else {}
-        tags = tuple(str(t) for t in (rule_props.get("tags") or ()) if isinstance(t, str))
+        rule_props = rd.opt_obj(rule, "properties", rules.where(rule)) if rule else {}
+        raw_tags = rule_props.get("tags")
+        tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(
+            raw_tags, list
+        ) else ()
+        rule_name = (rule or {}).get("name")
+        taxa_cwes = _taxa_cwes(rd, result, rule, rules, rwhere, cwe_taxonomies)
         out.findings.append(
             Finding(
                 tool=tool,
                 rule_id=rule_id,
-                rule_name=(rule or {}).get("name") or rule_id,
+                rule_name=rule_name if isinstance(rule_name, str) and rule_name else rule_id,
                 message=_message(rd, result, rule, rwhere),
                 location=location,
                 level=level,
@@ -236,7 +244,7 @@ def _read_run(
                 native_severity=str(props.get("issue_severity") or "").upper(),
                 native_confidence=str(props.get("issue_confidence") or "").upper(),
                 security_severity=_security_severity(props, rule_props),
-                cwe_ids=_cwes(tags, rule_props),
+                cwe_ids=_cwes(tags, rule_props, taxa_cwes),
                 tags=tags,
                 suppression=_suppression(rd, result, rwhere),
                 tool_fingerprints=_tool_fingerprints(rd, result, rwhere),
@@ -261,6 +269,7 @@ class _RuleTable:
         self.rd = rd
         self.by_component: list[list[dict[str, Any]]] = []
         self.by_id: dict[str, dict[str, Any]] = {}
+        self._where: dict[int, str] = {}
         for c_index, comp in enumerate(components):
             cwhere = f"{where}.tool.driver" if c_index == 0 else (
                 f"{where}.tool.extensions[{c_index - 1}]"
@@ -268,11 +277,16 @@ class _RuleTable:
             rules = []
             for r_index, rule in enumerate(rd.opt_arr(comp, "rules", cwhere)):
                 rule = rd.obj(rule, f"{cwhere}.rules[{r_index}]")
+                self._where[id(rule)] = f"{cwhere}.rules[{r_index}]"
                 rules.append(rule)
                 rid = rule.get("id")
                 if isinstance(rid, str):
                     self.by_id.setdefault(rid, rule)
             self.by_component.append(rules)
+
+    def where(self, rule: dict[str, Any]) -> str:
+        """JSON path of a rule of this table, for error messages."""
+        return self._where.get(id(rule), "rule")
 
     def resolve(self, result: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str]:
         """Return (rule object or None, rule id) for a result (SARIF 3.27.5-3.27.7)."""
@@ -290,8 +304,9 @@ class _RuleTable:
             if tc is not None:
                 tc = rd.obj(tc, f"{where}.rule.toolComponent")
                 tc_index = rd.opt_int(tc, "index", f"{where}.rule.toolComponent")
-                # SARIF 3.54.6: toolComponent.index points into tool.extensions.
-                component = 1 + tc_index if tc_index is not None else 0
+                # SARIF 3.54.6: toolComponent.index points into tool.extensions; -1 (the
+                # default) or no index means the driver.
+                component = 1 + tc_index if tc_index is not None and tc_index >= 0 else 0
         rule = None
         if index is not None and index >= 0 and component < len(self.by_component):
             rules = self.by_component[component]
@@ -312,7 +327,7 @@ def _level_overrides(rd: _Reader, run: dict[str, Any], where: str) -> dict[str, 
     out: dict[str, str] = {}
     for i, inv in enumerate(rd.opt_arr(run, "invocations", where)):
         inv = rd.obj(inv, f"{where}.invocations[{i}]")
-        for ov in inv.get("ruleConfigurationOverrides") or ():
+        for ov in rd.opt_arr(inv, "ruleConfigurationOverrides", f"{where}.invocations[{i}]"):
             if not isinstance(ov, dict):
                 continue
             desc = ov.get("descriptor") or {}
@@ -331,6 +346,7 @@ def _effective_level(
     rule_id: str,
     overrides: dict[str, str],
     where: str,
+    kind: str = "fail",
 ) -> str:
     # SARIF 3.27.10: level, else the invocation's override, else the rule's
     # defaultConfiguration.level, else "warning".
@@ -339,6 +355,9 @@ def _effective_level(
         if level not in _LEVELS:
             raise rd.fail(f"{where}.level", f"unknown level {level!r}")
         return level
+    if kind != "fail":
+        # SARIF 3.27.10: when kind is not "fail", an absent level defaults to "none".
+        return "none"
     if rule_id in overrides:
         return overrides[rule_id]
     if rule:
@@ -435,7 +454,8 @@ def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str])
     for f in findings:
         loc = f.location
         if not loc.snippet and loc.path and loc.start_line:
-            end = loc.end_line or loc.start_line
+            # At most 51 lines, as read_lines: a hostile endLine must not cost memory.
+            end = min(loc.end_line or loc.start_line, loc.start_line + 50)
             texts = [lines.get((loc.path, n)) for n in range(loc.start_line, end + 1)]
             if texts and all(t is not None for t in texts):
                 f = replace(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
@@ -472,9 +492,12 @@ def _message(rd: _Reader, result: dict[str, Any], rule: dict[str, Any] | None, w
         return text
     # SARIF 3.11.7: message.id + arguments through the rule's messageStrings.
     mid = rd.opt_str(msg, "id", f"{where}.message")
-    strings = (rule or {}).get("messageStrings") or {}
-    template = strings.get(mid, {}).get("text", "") if isinstance(strings, dict) else ""
-    args = [str(a) for a in (msg.get("arguments") or ())]
+    strings = (rule or {}).get("messageStrings")
+    entry = strings.get(mid) if isinstance(strings, dict) else None
+    template = entry.get("text") if isinstance(entry, dict) else None
+    if not isinstance(template, str):
+        return ""
+    args = [str(a) for a in rd.opt_arr(msg, "arguments", f"{where}.message")]
     return re.sub(
         r"\{(\d+)\}", lambda m: args[int(m[1])] if int(m[1]) < len(args) else m[0], template
     )
@@ -491,7 +514,9 @@ def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> flo
     return None
 
 
-def _cwes(tags: tuple[str, ...], rule_props: dict[str, Any]) -> tuple[int, ...]:
+def _cwes(
+    tags: tuple[str, ...], rule_props: dict[str, Any], taxa: tuple[int, ...] = ()
+) -> tuple[int, ...]:
     found: list[int] = []
     extra = rule_props.get("cwe")
     candidates = list(tags) + ([str(x) for x in extra] if isinstance(extra, list) else (
@@ -499,6 +524,66 @@ def _cwes(tags: tuple[str, ...], rule_props: dict[str, Any]) -> tuple[int, ...]:
     ))
     for tag in candidates:
         m = _CWE_TAG.search(tag)
+        if m and int(m[1]) not in found:
+            found.append(int(m[1]))
+    found.extend(c for c in taxa if c not in found)
+    return tuple(found)
+
+
+_CWE_TAXON = re.compile(r"^\s*(?:cwe[-_: ]?)?(\d+)\s*$", re.IGNORECASE)
+
+
+def _cwe_taxonomies(rd: _Reader, run: dict[str, Any], where: str) -> tuple[set[int], set[str]]:
+    """Indexes and guids of the run's taxonomies named CWE (SARIF 3.14.8, 3.19.3)."""
+    indexes: set[int] = set()
+    guids: set[str] = set()
+    for i, tax in enumerate(rd.opt_arr(run, "taxonomies", where)):
+        tax = rd.obj(tax, f"{where}.taxonomies[{i}]")
+        name = tax.get("name")
+        if isinstance(name, str) and name.strip().upper() == "CWE":
+            indexes.add(i)
+            if isinstance(tax.get("guid"), str):
+                guids.add(tax["guid"].lower())
+    return indexes, guids
+
+
+def _taxa_cwes(
+    rd: _Reader,
+    result: dict[str, Any],
+    rule: dict[str, Any] | None,
+    rules: _RuleTable,
+    where: str,
+    taxonomies: tuple[set[int], set[str]],
+) -> tuple[int, ...]:
+    """CWE ids from result.taxa (SARIF 3.27.8) and the rule's relationships (SARIF 3.49.15).
+
+    A reference counts when its toolComponent names, indexes or has the guid of a CWE
+    taxonomy; its id is ``"787"`` or ``"CWE-787"``.
+    """
+    refs = [
+        (ref, f"{where}.taxa[{i}]")
+        for i, ref in enumerate(rd.opt_arr(result, "taxa", where))
+    ]
+    if rule:
+        rwhere = rules.where(rule)
+        for i, rel in enumerate(rd.opt_arr(rule, "relationships", rwhere)):
+            rel = rd.obj(rel, f"{rwhere}.relationships[{i}]")
+            refs.append((rel.get("target"), f"{rwhere}.relationships[{i}].target"))
+    indexes, guids = taxonomies
+    found: list[int] = []
+    for ref, rwhere in refs:
+        ref = rd.obj(ref, rwhere)
+        tc = ref.get("toolComponent")
+        if not isinstance(tc, dict):
+            continue
+        name, index, guid = tc.get("name"), tc.get("index"), tc.get("guid")
+        is_cwe = (
+            (isinstance(name, str) and name.strip().upper() == "CWE")
+            or (isinstance(index, int) and index in indexes)
+            or (isinstance(guid, str) and guid.lower() in guids)
+        )
+        rid = ref.get("id")
+        m = _CWE_TAXON.match(rid) if is_cwe and isinstance(rid, str) else None
         if m and int(m[1]) not in found:
             found.append(int(m[1]))
     return tuple(found)
@@ -560,20 +645,26 @@ def _read_health(
             out.notes.append(f"{out.tool.name}: invocation {i} reported executionSuccessful=false")
         for key in ("toolConfigurationNotifications", "toolExecutionNotifications"):
             for j, note in enumerate(rd.opt_arr(inv, key, iwhere)):
-                note = rd.obj(note, f"{iwhere}.{key}[{j}]")
-                text = str((note.get("message") or {}).get("text") or "")
-                desc = str((note.get("descriptor") or {}).get("id") or "")
+                nwhere = f"{iwhere}.{key}[{j}]"
+                note = rd.obj(note, nwhere)
+                text = rd.opt_str(rd.opt_obj(note, "message", nwhere), "text", f"{nwhere}.message")
+                descriptor = rd.opt_obj(note, "descriptor", nwhere)
+                desc = rd.opt_str(descriptor, "id", f"{nwhere}.descriptor")
                 blocking = note.get("level") == "error" or re.search(
                     r"syntax|timeout|parse|skipp", f"{desc} {text}", re.IGNORECASE
                 )
                 if not blocking:
                     continue
                 paths = []
-                for loc in note.get("locations") or ():
-                    art = ((loc or {}).get("physicalLocation") or {}).get("artifactLocation")
-                    if isinstance(art, dict) and isinstance(art.get("uri"), str):
-                        base = base_ids.get(str(art.get("uriBaseId") or ""), "")
-                        paths.append(normaliser.normalise(art["uri"], base))
+                for k, loc in enumerate(rd.opt_arr(note, "locations", nwhere)):
+                    lwhere = f"{nwhere}.locations[{k}]"
+                    phys = rd.opt_obj(rd.obj(loc, lwhere), "physicalLocation", lwhere)
+                    awhere = f"{lwhere}.physicalLocation.artifactLocation"
+                    art = rd.opt_obj(phys, "artifactLocation", f"{lwhere}.physicalLocation")
+                    uri = rd.opt_str(art, "uri", awhere)
+                    if uri:
+                        base = base_ids.get(rd.opt_str(art, "uriBaseId", awhere), "")
+                        paths.append(normaliser.normalise(uri, base))
                 out.not_analysed.update(p for p in paths if p)
                 summary = (desc or text).splitlines()[0][:120] if (desc or text) else key
                 out.notes.append(

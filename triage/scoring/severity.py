@@ -82,7 +82,7 @@ def contextual_severity(
             Reason("context",
                    f"{base.label} -> {new.label}: component {comp} is high tier{unauth}"),
         )
-    if exposure.exposure == 0 and comp != "unmodelled" and ctx.lower_when_unreachable:
+    if not exposure.reachable and ctx.lower_when_unreachable:
         new = base.shifted(-ctx.lower_when_unreachable)
         return new, (
             Reason("context", f"{base.label} -> {new.label}: component {comp} is not reachable "

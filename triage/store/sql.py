@@ -498,6 +498,7 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
         explain=json.dumps([[r.step, r.text] for r in s.explain]),
         exposure_json=json.dumps(dict(
             asset_value=e.asset_value, unauth=e.unauthenticated_from_untrusted,
+            reachable=e.reachable,
             out_of_scope=e.out_of_scope, justification=e.justification,
             glob=e.matched_glob, reasons=list(e.reasons),
         )),
@@ -535,7 +536,8 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
     exposure = Exposure(
         component_id=r.component, component_kind=r.component_kind, tier=Tier(r.tier),
         exposure=r.exposure, asset_value=ex["asset_value"],
-        unauthenticated_from_untrusted=ex["unauth"], out_of_scope=ex["out_of_scope"],
+        unauthenticated_from_untrusted=ex["unauth"], reachable=ex.get("reachable", True),
+        out_of_scope=ex["out_of_scope"],
         justification=ex["justification"], matched_glob=ex["glob"],
         reasons=tuple(ex["reasons"]),
     )

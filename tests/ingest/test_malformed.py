@@ -1,0 +1,451 @@
+"""Bad SARIF stops with BadInputError (exit 3) naming the file and where: never anything else."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import triage.ingest.sarif as sarif_module
+from triage.errors import BadInputError
+from triage.ingest.paths import PathNormaliser
+from triage.ingest.sarif import load_log, read_sarif
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "sample_sarif" / "pymodbus"
+
+
+def _error(path: Path) -> BadInputError:
+    with pytest.raises(BadInputError) as info:
+        read_sarif([path])
+    err = info.value
+    assert err.exit_code == 3
+    assert str(err).startswith(f"{path.name}: "), str(err)
+    assert "\n" not in str(err)
+    return err
+
+
+def _write(tmp_path: Path, name: str, content: Any) -> Path:
+    """Bytes as they are; anything else as JSON."""
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(json.dumps(content), encoding="utf-8")
+    return path
+
+
+def _real(release: str, tool: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / release / f"{tool}.sarif").read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty.sarif: $: file is empty, expected a SARIF 2.1.0 log"),
+        (b"  \n\t\n", "empty.sarif: $: file is empty, expected a SARIF 2.1.0 log"),
+    ],
+)
+def test_empty_file(tmp_path: Path, content: bytes, message: str) -> None:
+    assert str(_error(_write(tmp_path, "empty.sarif", content))) == message
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"<?xml version='1.0'?><sarif/>", "line 1 column 1"),
+        (b"scan finished, 3 issues\n", "line 1 column 1"),
+        (b'{"version": "2.1.0",\n "runs": [}\n', "line 2 column 11"),
+        (b'{"version": "2.1.0", "runs": []} trailing', "line 1 column 34"),
+        (b'{"version": "2.1.0", "runs": [], "version": NaN', "line 1 column 48"),
+    ],
+)
+def test_not_json(tmp_path: Path, content: bytes, where: str) -> None:
+    err = _error(_write(tmp_path, "scan.sarif", content))
+    assert str(err).startswith(f"scan.sarif: {where}: not valid JSON: ")
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"runs": 5}, "version: expected SARIF version '2.1.0', got no version"),
+        (
+            {"version": "2.0.0", "runs": []},
+            "version: expected SARIF version '2.1.0', got version '2.0.0'",
+        ),
+        ({"version": 2.1, "runs": []}, "version: expected SARIF version '2.1.0', got version 2.1"),
+        ({"version": "2.1.0"}, "runs: missing; a SARIF log needs a runs array"),
+        ({"version": "2.1.0", "runs": 5}, "runs: expected an array, got a number"),
+        ({"version": "2.1.0", "runs": {}}, "runs: expected an array, got an object"),
+        ([], "$: expected an object, got an array"),
+        ("2.1.0", "$: expected an object, got a string"),
+        ({"version": "2.1.0", "runs": [None]}, "runs[0]: expected an object, got null"),
+        ({"version": "2.1.0", "runs": [{}]}, "runs[0].tool: expected an object, got null"),
+        (
+            {"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]},
+            "runs[0].tool.driver.name: missing; every run names its tool",
+        ),
+        (
+            {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": 7}}}]},
+            "runs[0].tool.driver.name: expected a string, got a number",
+        ),
+        (
+            {
+                "version": "2.1.0",
+                "runs": [{"tool": {"driver": {"name": "t"}}, "results": ["oops"]}],
+            },
+            "runs[0].results[0]: expected an object, got a string",
+        ),
+    ],
+)
+def test_not_sarif(tmp_path: Path, doc: Any, message: str) -> None:
+    assert str(_error(_write(tmp_path, "scan.sarif", doc))) == f"scan.sarif: {message}"
+
+
+def test_the_design_example(tmp_path: Path) -> None:
+    """DESIGN.md §5's example, made from a real log with 53 results."""
+    doc = _real("3.16.1", "semgrep")
+    doc["runs"][0]["results"][17]["locations"][0] = "pymodbus/client/serial.py:323"
+    err = _error(_write(tmp_path, "scan.sarif", doc))
+    assert str(err) == (
+        "scan.sarif: runs[0].results[17].locations[0]: expected an object, got a string"
+    )
+
+
+def test_a_result_that_is_a_string(tmp_path: Path) -> None:
+    doc = _real("3.3.0", "bandit")
+    doc["runs"][0]["results"][600] = "B101 assert_used test/test_pdu.py:12"
+    err = _error(_write(tmp_path, "bandit.sarif", doc))
+    assert str(err) == "bandit.sarif: runs[0].results[600]: expected an object, got a string"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where", "what"),
+    [
+        (lambda r: r.update(level="fatal"), "runs[0].results[2].level", "unknown level 'fatal'"),
+        (lambda r: r.update(kind="bogus"), "runs[0].results[2].kind", "unknown kind 'bogus'"),
+        (
+            lambda r: r.update(ruleIndex="0"),
+            "runs[0].results[2].ruleIndex",
+            "expected an integer, got a string",
+        ),
+        (
+            lambda r: r.update(ruleIndex=True),
+            "runs[0].results[2].ruleIndex",
+            "expected an integer, got a boolean",
+        ),
+        (
+            lambda r: r.update(message=["text"]),
+            "runs[0].results[2].message",
+            "expected an object, got an array",
+        ),
+        (
+            lambda r: r.update(locations={}),
+            "runs[0].results[2].locations",
+            "expected an array, got an object",
+        ),
+        (
+            lambda r: r["locations"][0]["physicalLocation"]["region"].update(startLine="323"),
+            "runs[0].results[2].locations[0].physicalLocation.region.startLine",
+            "expected an integer, got a string",
+        ),
+        (
+            lambda r: r["locations"][0]["physicalLocation"]["artifactLocation"].update(uri=5),
+            "runs[0].results[2].locations[0].physicalLocation.artifactLocation.uri",
+            "expected a string, got a number",
+        ),
+        (
+            lambda r: r.update(suppressions=[5]),
+            "runs[0].results[2].suppressions[0]",
+            "expected an object, got a number",
+        ),
+        (
+            lambda r: r.update(fingerprints="x"),
+            "runs[0].results[2].fingerprints",
+            "expected an object, got a string",
+        ),
+    ],
+)
+def test_wrong_types_name_the_json_path(tmp_path: Path, mutate, where: str, what: str) -> None:
+    doc = _real("3.16.1", "semgrep")
+    mutate(doc["runs"][0]["results"][2])
+    assert str(_error(_write(tmp_path, "semgrep.sarif", doc))) == f"semgrep.sarif: {where}: {what}"
+
+
+def test_truncated_real_log(tmp_path: Path) -> None:
+    data = (SAMPLES / "3.3.0" / "bandit.sarif").read_bytes()
+    half = data[: len(data) // 2]
+    err = _error(_write(tmp_path, "bandit.sarif", half))
+    m = re.match(r"^bandit\.sarif: line (\d+) column (\d+): not valid JSON: ", str(err))
+    assert m, str(err)
+    # The text just stops: the parser notices on the last line it was given.
+    assert int(m[1]) == half.count(b"\n") + 1
+
+
+def test_non_utf8_bytes(tmp_path: Path) -> None:
+    data = (SAMPLES / "3.16.1" / "bandit.sarif").read_bytes()
+    at = data.index(b"random.randint")
+    latin1 = data[:at] + "é".encode("latin-1") + data[at:]
+    err = _error(_write(tmp_path, "bandit.sarif", latin1))
+    assert str(err) == f"bandit.sarif: byte {at}: not UTF-8 text"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match=r"missing\.sarif: cannot read") as info:
+        read_sarif([tmp_path / "missing.sarif"])
+    assert info.value.exit_code == 3
+
+
+def test_absurd_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.sarif"
+    path.write_bytes((SAMPLES / "3.16.1" / "bandit.sarif").read_bytes())
+    monkeypatch.setattr(sarif_module, "MAX_SARIF_BYTES", 1000)
+    with pytest.raises(BadInputError, match=r"^big\.sarif: file is \d+ bytes, above"):
+        load_log(path)
+
+
+def test_a_bad_log_among_good_ones_stops_the_whole_read(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "ruff.sarif", {"version": "2.1.0", "runs": [{"tool": {}}]})
+    with pytest.raises(BadInputError, match=r"^ruff\.sarif: runs\[0\]\.tool\.driver: "):
+        read_sarif([SAMPLES / "3.16.1" / "bandit.sarif", bad])
+
+
+# --- property: mutated logs raise BadInputError or read fine ---------------------------------
+
+# A small log that uses every part of the format the reader looks at.
+SEED: dict[str, Any] = {
+    "version": "2.1.0",
+    "runs": [
+        {
+            "tool": {
+                "driver": {
+                    "name": "bandit",
+                    "version": "1.9.4",
+                    "rules": [
+                        {
+                            "id": "B311",
+                            "name": "blacklist",
+                            "defaultConfiguration": {"level": "note"},
+                            "properties": {
+                                "tags": ["security", "external/cwe/cwe-330"],
+                                "security-severity": "5.3",
+                                "cwe": ["CWE-338"],
+                            },
+                            "relationships": [
+                                {
+                                    "target": {"id": "330", "toolComponent": {"name": "CWE"}},
+                                    "kinds": ["superset"],
+                                },
+                            ],
+                        }
+                    ],
+                },
+                "extensions": [
+                    {
+                        "name": "pack",
+                        "rules": [
+                            {
+                                "id": "X1",
+                                "defaultConfiguration": {"level": "error"},
+                                "messageStrings": {"default": {"text": "{0} used at {1}"}},
+                            }
+                        ],
+                    }
+                ],
+            },
+            "taxonomies": [{"name": "CWE", "taxa": [{"id": "330"}]}],
+            "originalUriBaseIds": {
+                "REPO": {"uri": "file:///work/repo/"},
+                "SRC": {"uri": "src/", "uriBaseId": "REPO"},
+            },
+            "artifacts": [{"location": {"uri": "a.py", "uriBaseId": "SRC"}}],
+            "invocations": [
+                {
+                    "executionSuccessful": True,
+                    "ruleConfigurationOverrides": [
+                        {"descriptor": {"id": "B311"}, "configuration": {"level": "warning"}}
+                    ],
+                    "toolConfigurationNotifications": [
+                        {
+                            "level": "error",
+                            "message": {"text": "syntax error while parsing AST from file"},
+                            "descriptor": {"id": "Syntax error"},
+                            "locations": [
+                                {"physicalLocation": {"artifactLocation": {"uri": "bad.py"}}}
+                            ],
+                        }
+                    ],
+                    "toolExecutionNotifications": [],
+                }
+            ],
+            "results": [
+                {
+                    "ruleId": "B311",
+                    "ruleIndex": 0,
+                    "level": "note",
+                    "message": {"text": "Standard pseudo-random generators are not suitable."},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": "a.py", "uriBaseId": "SRC"},
+                                "region": {
+                                    "startLine": 3,
+                                    "endLine": 3,
+                                    "startColumn": 5,
+                                    "snippet": {"text": "x = random.random()\n"},
+                                },
+                                "contextRegion": {
+                                    "startLine": 2,
+                                    "endLine": 4,
+                                    "snippet": {"text": "import random\nx = random.random()\n\n"},
+                                },
+                            }
+                        }
+                    ],
+                    "properties": {"issue_severity": "LOW", "issue_confidence": "HIGH"},
+                    "fingerprints": {"matchBasedId/v1": "requires login"},
+                    "partialFingerprints": {"primaryLocationLineHash": "abc:1"},
+                    "suppressions": [{"kind": "external", "status": "underReview"}],
+                    "taxa": [{"id": "330", "toolComponent": {"name": "CWE"}}],
+                },
+                {
+                    "rule": {"id": "X1", "index": 0, "toolComponent": {"index": 0}},
+                    "kind": "fail",
+                    "message": {"id": "default", "arguments": ["random", "a.py"]},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"index": 0},
+                                "region": {"startLine": 8},
+                            }
+                        }
+                    ],
+                },
+                {
+                    "ruleId": "invalid-syntax",
+                    "kind": "review",
+                    "message": {"text": "Expected an identifier"},
+                },
+            ],
+        }
+    ],
+}
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every JSON path in the document (the root excluded)."""
+    out: list[tuple] = []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in items:
+        out.append((*prefix, key))
+        out.extend(_paths(child, (*prefix, key)))
+    return out
+
+
+SEED_PATHS = _paths(SEED)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "",
+            "2.1.0",
+            "error",
+            "none",
+            "fail",
+            "pass",
+            "accepted",
+            "rejected",
+            "file:///x",
+            "file://[bad/x",
+            "../../etc/passwd",
+            "C:\\x",
+            "%SRCROOT%",
+            "SRC",
+            "REPO",
+            "{0}",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["uri", "text", "id", "index", "level", "name", "rules", "tags", "x"])
+            | st.text(max_size=5),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+def test_seed_log_reads(tmp_path: Path) -> None:
+    """The seed is valid and exercises what the property test mutates."""
+    log = _write(tmp_path, "seed.sarif", SEED)
+    (scan,) = read_sarif([log], PathNormaliser(strip_prefixes=("/work/repo",)))
+    first, second, third = scan.findings
+    assert [f.rule_id for f in scan.findings] == ["B311", "X1", "invalid-syntax"]
+    assert [f.location.path for f in scan.findings] == ["src/a.py", "src/a.py", ""]
+    assert first.cwe_ids == (330, 338)
+    assert first.security_severity == 5.3
+    assert first.suppression.value == "pending"
+    assert first.tool_fingerprints == (("partialFingerprints:primaryLocationLineHash", "abc:1"),)
+    assert second.message == "random used at a.py"
+    assert second.level == "error"  # the extension rule's defaultConfiguration
+    assert (third.kind, third.level) == ("review", "none")  # SARIF 3.27.10
+    assert scan.not_analysed == ("bad.py",)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_mutated_logs_raise_only_bad_input(data: st.DataObject) -> None:
+    doc = copy.deepcopy(SEED)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3), label="mutations")):
+        paths = _paths(doc)
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths), label="path")
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans(), label="delete") and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(json_values, label="value")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "fuzz.sarif"
+        log.write_text(json.dumps(doc), encoding="utf-8")
+        try:
+            scans = read_sarif([log], PathNormaliser(source_root=Path(tmp)))
+        except BadInputError as e:
+            assert str(e).startswith("fuzz.sarif: ")
+            assert e.exit_code == 3
+            return
+    for scan in scans:
+        for f in scan.findings:
+            assert isinstance(f.rule_id, str) and isinstance(f.rule_name, str)
+            assert isinstance(f.message, str) and isinstance(f.location.path, str)
+            assert f.level in ("error", "warning", "note", "none")
+            assert all(isinstance(c, int) for c in f.cwe_ids)
+            assert len(f.fingerprint) == 32
