@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from triage_testkit import PAIRS, RELEASES, SAMPLE, diff_json, ingest
 
-PG_SERVER = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/")
+PG_SERVER = os.environ.get("TRIAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +46,8 @@ def corpus_diffs(corpus_db: str) -> dict[tuple[str, str], Any]:
 
 
 def _pg_unavailable(why: object) -> NoReturn:
-    if os.environ.get("TRIAGE_REQUIRE_PG") == "1":
-        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER} (TRIAGE_REQUIRE_PG=1): {why}")
+    if os.environ.get("TRIAGE_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER} (TRIAGE_REQUIRE_POSTGRES=1): {why}")
     pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
 
 
@@ -55,7 +55,7 @@ def _pg_unavailable(why: object) -> NoReturn:
 def pg_url() -> Iterator[str]:
     """A fresh, uniquely named PostgreSQL database on the local server; dropped afterwards.
 
-    Skipped when the server does not answer, unless ``TRIAGE_REQUIRE_PG=1`` (CI) makes that
+    Skipped when the server does not answer, unless ``TRIAGE_REQUIRE_POSTGRES=1`` (CI) makes that
     a failure.
     """
     try:
