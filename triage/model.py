@@ -143,6 +143,8 @@ class Provenance:
     """Index into ``runs``."""
     result: int
     """Index into ``runs[run].results``."""
+    sha256: str = ""
+    """sha256 of the SARIF file's bytes."""
 
 
 @dataclass(frozen=True, slots=True)

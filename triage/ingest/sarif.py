@@ -45,8 +45,9 @@ def _type_name(value: Any) -> str:
 class _Reader:
     """Typed access to a parsed JSON document that reports the JSON path on error."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, sha256: str = "") -> None:
         self.name = name
+        self.sha256 = sha256
 
     def fail(self, where: str, what: str) -> BadInputError:
         return BadInputError(
@@ -132,7 +133,7 @@ def read_sarif(
     lines: dict[tuple[str, int], str] = {}
     for log_index, path in enumerate(paths):
         doc, raw = load_log(Path(path))
-        rd = _Reader(Path(path).name)
+        rd = _Reader(Path(path).name, hashlib.sha256(raw).hexdigest())
         for run_index, run in enumerate(doc["runs"]):
             parsed = _read_run(rd, run, run_index, normaliser)
             by_tool.setdefault(parsed.tool.name, []).append((log_index, rd.name, raw, parsed))
@@ -240,7 +241,7 @@ def _read_run(
                 location=location,
                 level=level,
                 kind=kind,
-                provenance=Provenance(file=rd.name, run=run_index, result=i),
+                provenance=Provenance(file=rd.name, run=run_index, result=i, sha256=rd.sha256),
                 native_severity=str(props.get("issue_severity") or "").upper(),
                 native_confidence=str(props.get("issue_confidence") or "").upper(),
                 security_severity=_security_severity(props, rule_props),

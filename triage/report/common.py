@@ -21,7 +21,9 @@ EVIDENCE = (
 
 def prov(p: Provenance | None) -> dict[str, object] | None:
     """SARIF provenance as JSON."""
-    return None if p is None else {"file": p.file, "run": p.run, "result": p.result}
+    if p is None:
+        return None
+    return {"file": p.file, "sha256": p.sha256, "run": p.run, "result": p.result}
 
 
 def issue_row_json(r: IssueRow) -> dict[str, object]:

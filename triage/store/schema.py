@@ -1,10 +1,15 @@
-"""The database schema (SQLAlchemy 2.x Core tables); portable to SQLite and PostgreSQL."""
+"""The database schema (SQLAlchemy 2.x Core tables); portable to SQLite and PostgreSQL.
+
+This is the schema at the newest migration; ``migrations/versions`` holds the steps that
+bring an older database here. Change both together.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -104,6 +109,7 @@ occurrences = Table(
     Column("explain", Text, nullable=False),
     Column("exposure_json", Text, nullable=False),
     Column("sarif_file", String(500), nullable=False),
+    Column("sarif_sha256", String(64), nullable=False, server_default=""),
     Column("run_index", Integer, nullable=False),
     Column("result_index", Integer, nullable=False),
     Column("fingerprint", String(64), nullable=False),
@@ -111,6 +117,21 @@ occurrences = Table(
     Column("message_key", Text, nullable=False),
     Column("tool_fingerprints", Text, nullable=False),
 )
+decisions = Table(
+    "decision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issue.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("expires", Date),
+    Column("target_release", String(200)),
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="SET NULL")),
+)
+Index("ix_decision_issue", decisions.c.issue_id, decisions.c.id)
+
 Index("ix_occ_release_issue", occurrences.c.release_id, occurrences.c.issue_id)
 Index("ix_occ_scan", occurrences.c.scan_id)
 Index("ix_occ_fp", occurrences.c.fingerprint)

@@ -39,7 +39,8 @@ from triage.model import (
     Tool,
 )
 from triage.store.identity import Candidate, Link, link
-from triage.store.schema import issues, metadata, occurrences, products, releases, scans
+from triage.store.migrate import upgrade
+from triage.store.schema import issues, occurrences, products, releases, scans
 from triage.textkeys import message_key, text_key
 
 
@@ -71,7 +72,7 @@ class SqlStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         try:
-            metadata.create_all(self.engine)
+            upgrade(self.engine)
         except SQLAlchemyError as e:
             raise DatabaseError(f"{_safe(url)}: cannot open the database: {_first_line(e)}") from e
 
@@ -502,7 +503,8 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
             out_of_scope=e.out_of_scope, justification=e.justification,
             glob=e.matched_glob, reasons=list(e.reasons),
         )),
-        sarif_file=f.provenance.file, run_index=f.provenance.run,
+        sarif_file=f.provenance.file, sarif_sha256=f.provenance.sha256,
+        run_index=f.provenance.run,
         result_index=f.provenance.result, fingerprint=f.fingerprint,
         text_key=text_key(f), message_key=message_key(f),
         tool_fingerprints=json.dumps([list(p) for p in f.tool_fingerprints]),
@@ -514,8 +516,8 @@ def _issue_row(tool: str, iid: int, status: Status, r: Any, p: Any, c: Any) -> I
         issue_id=iid, status=status, tool=tool, rule_id=r.rule_id, path=r.path,
         line=r.start_line, severity=Severity(r.severity), component=r.component,
         link=(c.link if c is not None else ""), message=r.message,
-        from_prov=Provenance(p.sarif_file, p.run_index, p.result_index) if p is not None else None,
-        to_prov=Provenance(c.sarif_file, c.run_index, c.result_index) if c is not None else None,
+        from_prov=_prov(p) if p is not None else None,
+        to_prov=_prov(c) if c is not None else None,
     )
 
 
@@ -525,7 +527,7 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
         tool=tool, rule_id=r.rule_id, rule_name=r.rule_name, message=r.message,
         location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet),
         level=r.level, kind=r.kind,
-        provenance=Provenance(r.sarif_file, r.run_index, r.result_index),
+        provenance=_prov(r),
         native_severity=r.native_severity, native_confidence=r.native_confidence,
         security_severity=r.security_severity,
         cwe_ids=tuple(int(c) for c in r.cwe.split(",") if c),
@@ -546,6 +548,10 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
         severity=Severity(r.severity), risk_score=r.risk_score,
         explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
     )
+
+
+def _prov(r: Any) -> Provenance:
+    return Provenance(r.sarif_file, r.run_index, r.result_index, r.sarif_sha256)
 
 
 def _first_line(e: Exception) -> str:

@@ -1,0 +1,57 @@
+"""Bring a database to the newest schema with the Alembic migrations shipped in the package.
+
+Run on every open, inside one transaction (serialised on SQLite by BEGIN IMMEDIATE and on
+PostgreSQL by an advisory lock), so a database written by an older triage opens with a newer
+one and loses nothing, and two jobs opening a new database at once do not collide.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from triage.errors import DatabaseError
+
+SCRIPT_LOCATION = "triage.store:migrations"
+_LOCK = 62444
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration pointing at the shipped migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of triage knows."""
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision`` (default: the newest)."""
+    cfg = alembic_config()
+    known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK})")
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current not in known:
+            raise DatabaseError(
+                f"{engine.url.render_as_string(hide_password=True)}: the database has schema "
+                f"revision {current}, newer than this triage knows ({head_revision()})",
+                hint="upgrade triage to open it",
+            )
+        cfg.attributes["connection"] = conn
+        if current is None and inspect(conn).has_table("product"):
+            # A database made before migrations were tracked holds the first schema.
+            command.stamp(cfg, "0001")
+        try:
+            command.upgrade(cfg, revision)
+        except CommandError as e:
+            raise DatabaseError(f"cannot migrate the database: {e}") from e
