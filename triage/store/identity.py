@@ -5,9 +5,16 @@ Each link records the layer that made it (DESIGN.md §8):
 1. ``tool-fingerprint``: the tool's own stable fingerprint of the same key and version;
 2. ``content``: our content fingerprint (tool, rule, path, whitespace-normalised flagged
    text, occurrence index), never the line number;
-3. ``nearness``: inside (rule, file), the nearest line with the same masked message;
+3. ``alignment``: inside each file, the longest runs of findings that kept their order and
+   their distances (an edit above them moves them together);
+   ``nearness``: findings known only by their message pair in order where a (rule, file,
+   message) has as many on both sides; else the nearest line, after the local shift of the
+   anchored neighbours, within a few lines;
 4. ``rename``: a file that vanished and one that appeared, whose findings carry the same
    (rule, flagged text) keys.
+
+Inserting or deleting lines above findings never changes their identities (a property test
+checks it on real logs).
 
 The functions here are pure: they take candidate records and return links, so the store
 decides only where the records come from.
@@ -22,6 +29,8 @@ from difflib import SequenceMatcher
 
 NEAR_LINES = 3
 """Largest distance, after the local shift, at which layer 3 still links two findings."""
+UNIQUE_LINES = 1000
+"""Largest move at which layer 3c pairs the findings left over in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +143,8 @@ def link(
         news.sort(key=lambda x: x.line)
         matcher = SequenceMatcher(None, _tokens(olds), _tokens(news), autojunk=False)
         for block in matcher.get_matching_blocks():
-            # A run of one is a coincidence unless its neighbours agree; keep runs of two+,
-            # and single matches only at the very start of both sequences.
-            if block.size < 2 and not (block.a == 0 and block.b == 0 and block.size):
+            # A run of one is a coincidence unless it starts both sequences.
+            if not block.size or (block.size < 2 and not (block.a == 0 and block.b == 0)):
                 continue
             for k in range(block.size):
                 p, c = olds[block.a + k], news[block.b + k]
@@ -144,7 +152,26 @@ def link(
                     claim(c, p.key, "alignment")
                     shifts[path].append((p.line, c.line - p.line))
 
-    # Layer 3b: nearness inside (rule, file, masked message): the old line moved by the
+    # Layer 3b: findings known only by their message (no flagged text in the logs): where as
+    # many of a (rule, file, masked message) are left on both sides, they are the same ones
+    # moved by edits between anchors, so they pair in order.
+    left_old: dict[tuple[str, str, str], list[Candidate]] = defaultdict(list)
+    left_new: dict[tuple[str, str, str], list[Candidate]] = defaultdict(list)
+    for p in previous:
+        if p.key not in taken and p.text_key.startswith("msg:"):
+            left_old[(p.rule_id, p.path, p.message_key)].append(p)
+    for c in new:
+        if c.key not in links and c.text_key.startswith("msg:"):
+            left_new[(c.rule_id, c.path, c.message_key)].append(c)
+    for gkey, cs in left_new.items():
+        ps = left_old.get(gkey, [])
+        if len(cs) == len(ps):
+            for c, p in zip(sorted(cs, key=lambda x: x.line), sorted(ps, key=lambda x: x.line),
+                            strict=True):
+                if abs(c.line - p.line) <= UNIQUE_LINES:
+                    claim(c, p.key, "nearness")
+
+    # Layer 3c: nearness inside (rule, file, masked message): the old line moved by the
     # shift of its nearest anchored neighbour, within a few lines.
     for anchors in shifts.values():
         anchors.sort()
@@ -157,9 +184,10 @@ def link(
         if c.key in links:
             continue
         for p in groups.get((c.rule_id, c.path, c.message_key), ()):
-            expected = p.line + _shift_at(shifts.get(p.path, ()), p.line)
-            distance = abs(c.line - expected)
-            if distance <= NEAR_LINES or c.text_key == p.text_key:
+            distance = min(abs(c.line - (p.line + shift))
+                           for shift in _shifts_near(shifts.get(p.path, ()), p.line))
+            same_text = c.text_key == p.text_key and not c.text_key.startswith("msg:")
+            if distance <= NEAR_LINES or same_text:
                 pairs.append((distance, c.line, p.line, c, p))
     pairs.sort(key=lambda t: t[:3])
     for _dist, _, _, c, p in pairs:
@@ -206,9 +234,14 @@ def _tokens(items: list[Candidate]) -> list[tuple[str, str, int]]:
     return out
 
 
-def _shift_at(anchors: list[tuple[int, int]] | tuple[()], line: int) -> int:
-    """The line shift of the nearest anchor at or above ``line`` (else the first below)."""
+def _shifts_near(anchors: list[tuple[int, int]] | tuple[()], line: int) -> tuple[int, ...]:
+    """Line shifts of the nearest anchors above and below ``line`` (0 with no anchor).
+
+    An edit between two anchors moved ``line`` by one of their shifts, whichever side of
+    the edit it sits on.
+    """
     if not anchors:
-        return 0
+        return (0,)
     i = bisect_right(anchors, (line, 1 << 30))
-    return anchors[i - 1][1] if i else anchors[0][1]
+    near = [anchors[j][1] for j in (i - 1, i) if 0 <= j < len(anchors)]
+    return tuple(near) or (0,)

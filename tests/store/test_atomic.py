@@ -1,0 +1,86 @@
+"""Atomic and concurrent ingest with real processes: SIGKILL mid-way, four jobs at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from triage_testkit import (
+    PRODUCT,
+    THREAT_MODEL,
+    release_logs,
+    row_counts,
+    trend_json,
+    without_generated_at,
+)
+
+TRIAGE = str(Path(sys.executable).with_name("triage"))
+
+
+def _cmd(db: str, release: str, product: str = PRODUCT) -> list[str]:
+    return [TRIAGE, "-q", "--db", db, "ingest", *release_logs(release), "--product", product,
+            "--release", release, "--threat-model", str(THREAT_MODEL)]
+
+
+def _run(db: str, release: str, product: str = PRODUCT) -> None:
+    done = subprocess.run(_cmd(db, release, product), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5])
+def test_sigkill_mid_ingest_leaves_the_database_as_it_was(db_url: str, delay: float) -> None:
+    """Kill an ingest of a large release at several moments: all of it or nothing is stored."""
+    _run(db_url, "3.0.0")
+    before = row_counts(db_url), without_generated_at(trend_json(db_url))
+    proc = subprocess.Popen(_cmd(db_url, "3.3.0"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    after = row_counts(db_url), without_generated_at(trend_json(db_url))
+    if proc.returncode == -signal.SIGKILL:
+        # Killed before its commit: nothing of 3.3.0 may be there.
+        assert after == before
+    else:  # it finished first: then all of it is there
+        assert proc.returncode == 0
+        assert [p["release"] for p in after[1]["releases"]] == ["3.0.0", "3.3.0"]
+    _run(db_url, "3.3.0")  # the store still works, and holds the release once
+    assert [p["release"] for p in trend_json(db_url)["releases"]] == ["3.0.0", "3.3.0"]
+
+
+def _four_jobs_at_once(url: str) -> None:
+    """Four CI jobs: three products ingesting 3.9.2 and a fourth repeating one of them."""
+    jobs = [("a", "3.9.2"), ("b", "3.9.2"), ("c", "3.9.2"), ("a", "3.9.2")]
+    procs = [subprocess.Popen(_cmd(url, r, p), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for p, r in jobs]
+    for proc in procs:
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+
+
+def _sequential(url: str) -> None:
+    for product in ("a", "b", "c"):
+        _run(url, "3.9.2", product)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_four_concurrent_ingests_store_what_sequential_ingests_store(
+        backend: str, db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if backend == "postgres":
+        concurrent = request.getfixturevalue("pg_url")
+    else:
+        concurrent = db_url
+    sequential = f"sqlite:///{tmp_path / 'sequential.db'}"
+    _four_jobs_at_once(concurrent)
+    _sequential(sequential)
+    assert row_counts(concurrent) == row_counts(sequential)
+    for product in ("a", "b", "c"):
+        assert trend_json(concurrent, product)["releases"] == trend_json(
+            sequential, product)["releases"]
