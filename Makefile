@@ -26,8 +26,13 @@ demo: install
 	    --product pymodbus --release $$r \
 	    --threat-model sample_sarif/pymodbus/threatmodel.yaml || exit $$?; \
 	done
-	@$(BIN)/triage --db $(DEMO_DB) trend --product pymodbus --format md -o demo-out/trend.md
-	@$(BIN)/triage --db $(DEMO_DB) report --product pymodbus --format md -o demo-out/report-3.16.1.md
+	@for f in md html; do \
+	  $(BIN)/triage -q --db $(DEMO_DB) trend --product pymodbus --format $$f \
+	    --threat-model sample_sarif/pymodbus/threatmodel.yaml -o demo-out/trend.$$f || exit $$?; \
+	  $(BIN)/triage -q --db $(DEMO_DB) report --product pymodbus --format $$f \
+	    -o demo-out/report-3.16.1.$$f || exit $$?; \
+	done
+	@echo "demo reports: $(CURDIR)/demo-out/report-3.16.1.html (.md) and $(CURDIR)/demo-out/trend.html (.md)"
 
 test: install
 	$(BIN)/python -m pytest -q

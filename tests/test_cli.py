@@ -37,6 +37,7 @@ SUMMARY = re.compile(r"^(?P<product>\S+) (?P<release>\S+): (?P<must>\d+) must-fi
                      r" \| new (?P<new>\d+) fixed (?P<fixed>\d+) persisting (?P<persisting>\d+)"
                      r" reintroduced (?P<reintroduced>\d+)")
 GATE_LINE = re.compile(r"^must-fix +\S+ +\S+ +\S+ +\S+ \(issue (?P<issue>\d+)\)$")
+WHY_LINE = re.compile(r"^  why: \S.*$")
 
 
 def _log_total(release: str) -> int:
@@ -289,9 +290,12 @@ def test_diff_json_shape(corpus_diffs: dict[tuple[str, str], Any], old: str, new
 def _gate(db: str, release: str, *extra: str) -> tuple[Any, set[int]]:
     res = invoke("gate", "--product", PRODUCT, "--release", release, *extra, db=db)
     ids = set()
-    for line in res.stdout.splitlines():
+    lines = res.stdout.splitlines()
+    # each blocking finding, then the one-line reason that decided
+    for line, why in zip(lines[::2], lines[1::2], strict=True):
         m = GATE_LINE.match(line)
         assert m, line
+        assert WHY_LINE.match(why), why
         ids.add(int(m["issue"]))
     return res, ids
 

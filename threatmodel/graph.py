@@ -45,9 +45,9 @@ def build_graph(model: ThreatModel) -> nx.DiGraph:
         cost = int(authenticated) + int(crosses and guarded)
         attrs = dict(flow=f.id, cost=cost, authenticated=authenticated, crosses=crosses,
                      guarded=guarded, assets=f.data_assets)
-        g.add_edge(f.source, f.target, **attrs)
+        _add_flow(g, f.source, f.target, attrs)
         if f.bidirectional:
-            g.add_edge(f.target, f.source, **attrs)
+            _add_flow(g, f.target, f.source, attrs)
     for ep in model.entry_points:
         # An entry point that names its component and has no flow gets an implicit edge.
         if ep.component and not g.out_degree(ep.id):
@@ -55,6 +55,18 @@ def build_graph(model: ThreatModel) -> nx.DiGraph:
             g.add_edge(ep.id, ep.component, flow="(implicit)", cost=int(authenticated),
                        authenticated=authenticated, crosses=False, guarded=False, assets=())
     return g
+
+
+def _add_flow(g: nx.DiGraph, source: str, target: str, attrs: dict) -> None:
+    """Add a flow edge; of parallel flows the attacker takes the cheapest, assets add up."""
+    if g.has_edge(source, target):
+        old = g.edges[source, target]
+        assets = tuple(dict.fromkeys((*old["assets"], *attrs["assets"])))
+        if old["cost"] <= attrs["cost"]:
+            old["assets"] = assets
+            return
+        attrs = {**attrs, "assets": assets}
+    g.add_edge(source, target, **attrs)
 
 
 def _raw_value(model: ThreatModel, g: nx.DiGraph) -> dict[str, tuple[float, list[str]]]:

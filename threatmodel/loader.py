@@ -24,6 +24,7 @@ from threatmodel.records import (
     ThreatModel,
     Zone,
 )
+from threatmodel.schema import schema_errors
 
 CIA_CONFIDENTIALITY = ("public", "internal", "restricted", "confidential", "strictly-confidential")
 CIA_CRITICALITY = ("archive", "operational", "important", "critical", "mission-critical")
@@ -51,7 +52,8 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     },
     "component": {
         "name": _STR, "kind": COMPONENT_KINDS, "zone": _STR, "paths": _LIST,
-        "exclude_paths": _LIST, "language": _STR, "custom_developed": _BOOL, "legacy": _BOOL,
+        "exclude_paths": _LIST, "functions": _LIST, "language": _STR, "custom_developed": _BOOL,
+        "legacy": _BOOL,
         "privilege": _STR, "parses_untrusted_input": _BOOL, "technologies": _LIST,
         "assets_processed": _LIST, "assets_stored": _LIST, "out_of_scope": _BOOL,
         "justification_out_of_scope": _STR, "description": _STR,
@@ -86,6 +88,15 @@ _REQUIRED = {
 }
 
 
+MAX_BYTES = 5 * 1024 * 1024
+"""Largest threat-model file accepted; a real model is a few kilobytes."""
+MAX_NODES = 200_000
+"""Most YAML nodes built, counting alias expansions: a guard against alias bombs."""
+
+
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class ModelError(ValueError):
     """A threat model that cannot be used; the text names the file, line and key path."""
 
@@ -97,7 +108,11 @@ class _Doc:
         self.name = name
         self.marks: dict[str, tuple[int, int]] = {}
         self._loader = yaml.SafeLoader("")
+        self._nodes = 0
+        if len(text) > MAX_BYTES:
+            raise ModelError(f"{name}: line 1 column 1: (top level): {_too_big(len(text))}")
         try:
+            # Safe loading only: SafeLoader builds no Python objects from tags.
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
@@ -110,10 +125,27 @@ class _Doc:
             raise ModelError(f"{name}: {where}YAML error: {what}") from e
         except yaml.YAMLError as e:
             raise ModelError(f"{name}: YAML error: {e}") from e
-        self.data = self._value(node, "") if node is not None else None
+        except RecursionError as e:
+            raise ModelError(f"{name}: line 1 column 1: (top level): nested too deeply") from e
+        try:
+            self.data = self._value(node, "") if node is not None else None
+        except RecursionError as e:
+            raise ModelError(f"{name}: line 1 column 1: (top level): nested too deeply") from e
 
     def _value(self, node: yaml.Node, path: str) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            # An alias bomb ("billion laughs") expands a few lines into millions of nodes.
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            raise ModelError(f"{self.name}: line {line} column {col}: {path or '(top level)'}: "
+                             f"more than {MAX_NODES} values (YAML aliases expanding?)")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            # Safe loading only: a tag on a list or mapping (``!!python/object/apply``) is
+            # refused, not ignored, just as on a scalar.
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            raise ModelError(f"{self.name}: line {line} column {col}: {path or '(top level)'}: "
+                             f"could not determine a constructor for the tag {node.tag!r}")
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -199,18 +231,36 @@ def _check_map(doc: _Doc, value: Any, section: str, path: str) -> dict[str, Any]
     return value
 
 
-def load_model(path: str | Path) -> ThreatModel:
-    """Read, validate and return the threat model in ``path``."""
+def _too_big(size: int) -> str:
+    return f"file is {size / 1e6:.1f} MB, more than the {MAX_BYTES // (1024 * 1024)} MB limit"
+
+
+def read_model_text(path: str | Path) -> str:
+    """The text of a model file, refusing files over ``MAX_BYTES`` before reading them."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise ModelError(f"{p.name}: line 1 column 1: (top level): {_too_big(size)}")
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ModelError(f"{p}: cannot read: {e}") from e
-    return parse_model(text, p.name)
+
+
+def load_model(path: str | Path) -> ThreatModel:
+    """Read, validate and return the threat model in ``path``."""
+    return parse_model(read_model_text(path), Path(path).name)
 
 
 def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
     """Validate a threat model given as YAML text."""
+    return parse_with_positions(text, name)[0]
+
+
+def parse_with_positions(
+    text: str, name: str = "threatmodel.yaml"
+) -> tuple[ThreatModel, dict[str, tuple[int, int]]]:
+    """Validate a model; also return the (line, column) of every key path, for warnings."""
     doc = _Doc(name, text)
     data = doc.data
     if not isinstance(data, dict):
@@ -264,6 +314,15 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
 
     for i, z in zones.items():
         ref(f"zones.{i}.parent", z.get("parent"), zones, "zone", optional=True)
+    for i in zones:
+        chain = [i]
+        while (parent := str(zones[chain[-1]].get("parent") or "")) and parent not in chain[:1]:
+            if parent in chain:
+                break  # a cycle further up; reported from one of its own zones
+            chain.append(parent)
+        if parent and parent == i:
+            raise doc.error(f"zones.{i}.parent",
+                            f"zone parents form a cycle: {' -> '.join([*chain, i])}")
     for i, c in conduits.items():
         for j, z in enumerate(c["zones"]):
             ref(f"conduits.{i}.zones[{j}]", z, zones, "zone")
@@ -287,10 +346,15 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
         for j, a in enumerate(f.get("data_assets") or ()):
             ref(f"data_flows.{i}.data_assets[{j}]", a, assets, "asset")
 
+    # The published JSON Schema, on top of the checks above: ranges, id syntax, reserved ids,
+    # scan scope and risk tracking. The first violation in key order is reported.
+    for path, what in schema_errors(data):
+        raise doc.error(path, what)
+
     def strs(v: Any) -> tuple[str, ...]:
         return tuple(str(x) for x in (v or ()))
 
-    return ThreatModel(
+    model = ThreatModel(
         source=name,
         product=str(product["name"]),
         target_sl=int(product["target_sl"]),
@@ -315,6 +379,7 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
         components=tuple(
             Component(id=i, kind=c["kind"], zone=c["zone"], paths=strs(c["paths"]),
                       name=c.get("name") or i, exclude_paths=strs(c.get("exclude_paths")),
+                      functions=strs(c.get("functions")),
                       parses_untrusted_input=bool(c.get("parses_untrusted_input")),
                       legacy=bool(c.get("legacy")), privilege=c.get("privilege") or "",
                       assets_processed=strs(c.get("assets_processed")),
@@ -346,3 +411,4 @@ def parse_model(text: str, name: str = "threatmodel.yaml") -> ThreatModel:
         reviewed_by=strs(review.get("reviewed_by")),
         scope_justification=scope.get("justification") or "",
     )
+    return model, dict(doc.marks)

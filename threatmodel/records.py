@@ -92,6 +92,9 @@ class Component:
     paths: tuple[str, ...]
     name: str = ""
     exclude_paths: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
+    """Globs over function or method names (``modbus_reply``, ``*_decode_*``): with them the
+    component claims only those functions of its files, so one file can hold several."""
     parses_untrusted_input: bool = False
     legacy: bool = False
     privilege: str = ""

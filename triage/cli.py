@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
-from triage import __version__, pipeline
-from triage.errors import TriageError, place
-from triage.report import FORMATS, render
-from triage.scoring import load_rules
+from triage import __version__, iec, pipeline
+from triage.errors import BadInputError, TriageError, place
+from triage.model import Action, Decision
+from triage.report import FORMATS, RELEASE_ONLY, render
+from triage.report.explain import EXPLAIN_FORMATS
+from triage.scoring import MODES, load_rules
 from triage.store import open_store
 
 EXIT_GATE_FAILED = 1
@@ -86,16 +89,43 @@ def _context(obj: dict[str, Any]) -> pipeline.Context:
     return obj["ctx"]
 
 
+def _scope(scope: str, changed_files: str | None, git_range: str | None = None) -> Any:
+    """``--scope``, ``--changed-files`` and ``--git-range`` as the pipeline's scope (SM-5)."""
+    return pipeline.load_scope(scope, Path(changed_files) if changed_files else None,
+                               git_range=git_range)
+
+
 def _say(obj: dict[str, Any], text: str) -> None:
     if not obj.get("quiet"):
         click.echo(text, err=True)
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader (a CI upload step, a browser) sees the old file or the whole new one, never a
+    half-written report; a failed write leaves no temporary file behind.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _emit(text: str, output: str | None) -> None:
-    """Write a rendered report to a file (only after it rendered) or stdout."""
+    """Write a rendered report to a file (only after it rendered, atomically) or stdout."""
     if output and output != "-":
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            _write_atomic(Path(output), text)
         except OSError as e:
             raise OutputError(place(output, "", f"cannot write the report: {e.strerror or e}"),
                               hint="-o needs a writable file in an existing directory") from e
@@ -164,10 +194,18 @@ def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
 @click.option("--product", required=True)
 @click.option("--release", help="Release (default: the latest).")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
+@click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
+@click.option("--scope", default="all", show_default=True,
+              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--changed-files", type=click.Path(dir_okay=False),
+              help="Files changed since the previous release, one a line: always in scope.")
+@click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
-def status(obj: dict, product: str, release: str | None, sl: int | None) -> None:
+def status(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
+           scope: str, changed_files: str | None, git_range: str | None) -> None:
     """The must-fix table of a release and its counts."""
-    report = pipeline.release_report(_context(obj), product, release, sl)
+    report = pipeline.release_report(_context(obj), product, release, sl, mode=mode,
+                                     scope=_scope(scope, changed_files, git_range))
     _emit(render("table", report), None)
     counts = report.status_counts()
     _say(obj, _summary_line(product, report.release, report.sl,
@@ -178,7 +216,8 @@ def status(obj: dict, product: str, release: str | None, sl: int | None) -> None
 @click.option("--product", required=True)
 @click.option("--from", "old", required=True, help="Earlier release.")
 @click.option("--to", "new", required=True, help="Later release.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table")
+@click.option("--format", "fmt", type=click.Choice(sorted(set(FORMATS) - RELEASE_ONLY)),
+              default="table")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
 @click.pass_obj
 def diff(obj: dict, product: str, old: str, new: str, fmt: str, output: str | None) -> None:
@@ -196,19 +235,27 @@ def diff(obj: dict, product: str, old: str, new: str, fmt: str, output: str | No
 @click.option("--product", required=True)
 @click.option("--release", help="Release (default: the latest).")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
-@click.option("--mode", type=click.Choice(["severity"]), default="severity",
+@click.option("--mode", type=click.Choice(MODES), default="severity",
               help="SL policy mode.")
 @click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
+@click.option("--scope", default="all", show_default=True,
+              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--changed-files", type=click.Path(dir_okay=False),
+              help="Files changed since the previous release, one a line: always in scope.")
+@click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
-         new_only: bool) -> None:
+         new_only: bool, scope: str, changed_files: str | None,
+         git_range: str | None = None) -> None:
     """Exit 1 if must-fix findings remain at the target SL."""
-    result = pipeline.gate(_context(obj), product, release, sl, new_only)
+    result = pipeline.gate(_context(obj), product, release, sl, new_only, mode,
+                           _scope(scope, changed_files, git_range))
     r = result.report
     for t in result.blocking:
         f = t.scored.finding
         click.echo(f"must-fix {t.scored.severity.label:8} {f.tool.name:8} {f.rule_id} "
                    f"{f.location.path}:{f.location.start_line or ''} (issue {t.issue_id})")
+        click.echo(f"  why: {t.verdict.reason}")
     verdict = "PASSED" if result.passed else "FAILED"
     scope = "new " if new_only else ""
     _say(obj, f"gate {verdict}: {len(result.blocking)} {scope}must-fix at {r.sl.label} in "
@@ -223,11 +270,19 @@ def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="md")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
+@click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
+@click.option("--scope", default="all", show_default=True,
+              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--changed-files", type=click.Path(dir_okay=False),
+              help="Files changed since the previous release, one a line: always in scope.")
+@click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def report(obj: dict, product: str, release: str | None, sl: int | None, fmt: str,
-           output: str | None) -> None:
+           output: str | None, mode: str, scope: str, changed_files: str | None,
+           git_range: str | None) -> None:
     """The release report."""
-    rep = pipeline.release_report(_context(obj), product, release, sl)
+    rep = pipeline.release_report(_context(obj), product, release, sl, mode=mode,
+                                  scope=_scope(scope, changed_files, git_range))
     _emit(render(fmt, rep), output)
     if output:
         _say(obj, f"wrote {fmt} release report of {product} {rep.release} to {output}")
@@ -236,16 +291,364 @@ def report(obj: dict, product: str, release: str | None, sl: int | None, fmt: st
 @cli.command()
 @click.option("--product", required=True)
 @click.option("--sl", type=click.IntRange(1, 4), help="SL to highlight.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="md")
+@click.option("--format", "fmt", type=click.Choice(sorted(set(FORMATS) - RELEASE_ONLY)),
+              default="md")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
+@click.option("--threat-model", type=click.Path(dir_okay=False),
+              help="Count the high-risk components of this model (default: those with findings).")
 @click.pass_obj
-def trend(obj: dict, product: str, sl: int | None, fmt: str, output: str | None) -> None:
+def trend(obj: dict, product: str, sl: int | None, fmt: str, output: str | None,
+          threat_model: str | None) -> None:
     """The trend report across releases."""
-    rep = pipeline.trend(_context(obj), product, sl)
+    rep = pipeline.trend(_context(obj), product, sl,
+                         threat_model=Path(threat_model) if threat_model else None)
     _emit(render(fmt, rep), output)
     if output:
         _say(obj, f"wrote {fmt} trend report of {product} ({len(rep.points)} releases) "
                   f"to {output}")
+
+
+# ---- decisions (DM-3, DM-4) ---------------------------------------------------------------
+
+_ACTIONS = {
+    "confirm": Action.CONFIRMED,
+    "false_positive": Action.FALSE_POSITIVE,
+    "accept_risk": Action.ACCEPTED_RISK,
+    "defer": Action.DEFERRED,
+    "reopen": Action.REOPENED,
+}
+
+
+def _default_user() -> str:
+    return os.environ.get("TRIAGE_USER") or os.environ.get("USER") or "unknown"
+
+
+@cli.command()
+@click.argument("issue_id", type=click.IntRange(1))
+@click.option("--confirm", "action", flag_value="confirm", help="A real issue: must fix.")
+@click.option("--false-positive", "action", flag_value="false_positive",
+              help="Not a real issue.")
+@click.option("--accept-risk", "action", flag_value="accept_risk",
+              help="Accept the residual risk until --expires (needs --by as approver).")
+@click.option("--defer", "action", flag_value="defer", help="Fix in --target-release.")
+@click.option("--reopen", "action", flag_value="reopen", help="Back to the policy's verdict.")
+@click.option("--reason", required=True, help="Why (recorded in the history).")
+@click.option("--by", help="Who decides [env TRIAGE_USER, else USER].")
+@click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), help="Last day of an accepted risk.")
+@click.option("--target-release", help="Release a deferral points to.")
+@click.option("--release", help="Release the decision was taken on (for the record).")
+@click.pass_obj
+def decide(obj: dict, issue_id: int, action: str | None, reason: str, by: str | None,
+           expires: Any, target_release: str | None, release: str | None) -> None:
+    """Record a triage decision on a tracked issue; it follows the issue into later releases."""
+    if action is None:
+        raise click.UsageError("choose one of --confirm, --false-positive, --accept-risk, "
+                               "--defer, --reopen")
+    ctx = _context(obj)
+    d = pipeline.decide(ctx, Decision(
+        issue_id=issue_id, action=_ACTIONS[action], reason=reason, by=by or _default_user(),
+        at=ctx.clock(), expires=expires.date() if expires else None,
+        target_release=target_release or ""), release)
+    until = (f" until {d.expires}" if d.expires else "") + (
+        f" to {d.target_release}" if d.target_release else "")
+    _say(obj, f"issue {d.issue_id}: {d.action.value}{until} by {d.by} (decision {d.decision_id})")
+
+
+@cli.group()
+def decisions() -> None:
+    """Decisions as code: export and import a YAML file reviewed in pull requests."""
+
+
+@decisions.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--product", required=True)
+@click.pass_obj
+def decisions_export(obj: dict, file: str, product: str) -> None:
+    """Write the product's current decisions to FILE (- for stdout)."""
+    text = pipeline.export_decisions(_context(obj), product)
+    _emit(text, file)
+    if file != "-":
+        _say(obj, f"wrote the decisions of {product} to {file}")
+
+
+@decisions.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def decisions_import(obj: dict, file: str) -> None:
+    """Apply FILE: new decisions are appended; conflicts are reported, never overwritten."""
+    path = Path(file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{file}: cannot read: {e}") from e
+    result = pipeline.import_decisions(_context(obj), text, path.name)
+    for line in result.conflicts:
+        click.echo(f"conflict: {line}", err=True)
+    _say(obj, f"{result.product}: {len(result.added)} decision(s) added, {result.unchanged} "
+              f"unchanged, {len(result.conflicts)} conflict(s)")
+
+
+@decisions.command("history")
+@click.argument("issue_id", type=click.IntRange(1))
+@click.pass_obj
+def decisions_history(obj: dict, issue_id: int) -> None:
+    """Print every decision on an issue, oldest first."""
+    for d in pipeline.decision_history(_context(obj), issue_id):
+        extra = (f" expires {d.expires}" if d.expires else "") + (
+            f" target {d.target_release}" if d.target_release else "")
+        click.echo(f"{d.at.isoformat()} {d.action.value:15} {d.by}: {d.reason}{extra}")
+
+
+# ---- IEC 62443-4-1 legacy plan ----
+
+
+@cli.group("iec")
+def iec_group() -> None:
+    """IEC 62443-4-1 for a legacy product: requirements, answers template, plan."""
+
+
+@iec_group.command("requirements")
+@click.option("--format", "fmt", type=click.Choice(sorted(iec.REQUIREMENT_FORMATS)),
+              default="table")
+@click.pass_obj
+def iec_requirements(obj: dict, fmt: str) -> None:
+    """The 47 requirements with the most likely method for a legacy product."""
+    table = iec.load_requirements()
+    _emit(iec.render_requirements(fmt, table), None)
+    _say(obj, f"{len(table.requirements)} requirements of IEC 62443-4-1 ({table.source})")
+
+
+@iec_group.command("template")
+@click.option("-o", "--output", help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def iec_template(obj: dict, output: str | None, force: bool) -> None:
+    """A YAML answers file: every requirement and the four questions, commented."""
+    if output and output != "-" and Path(output).exists() and not force:
+        raise OutputError(place(output, "", "exists; not overwriting an answers file"),
+                          hint="pass --force to overwrite it")
+    _emit(iec.render_template(iec.load_requirements()), output)
+    if output and output != "-":
+        _say(obj, f"wrote the answers template to {output}")
+
+
+@iec_group.command("plan")
+@click.argument("answers", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(sorted(iec.PLAN_FORMATS)), default="table")
+@click.option("--product", help="Answer question 4 and link evidence from this product's "
+                                "releases in the store (--db).")
+@click.option("-o", "--output", help="Write to this file instead of stdout.")
+@click.pass_obj
+def iec_plan(obj: dict, answers: str, fmt: str, product: str | None,
+             output: str | None) -> None:
+    """Turn an answers file into the plan: approach, actions, evidence, flags."""
+    if product:
+        ctx = _context(obj)
+        plan = pipeline.iec_plan(Path(answers), ctx.rules, ctx.store, product, ctx.clock)
+    else:
+        rules = load_rules(Path(obj["rules"]) if obj.get("rules") else None)
+        plan = pipeline.iec_plan(Path(answers), rules)
+    _emit(iec.render_plan(fmt, plan), output)
+    counts = ", ".join(f"{n} {a}" for a, n in plan.approach_counts().items() if n)
+    kinds: dict[str, int] = {}
+    for f in plan.flags:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    _say(obj, f"plan: {len(plan.items)} requirements: {counts}; {len(plan.flags)} flags"
+              + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})"
+                 if kinds else ""))
+
+
+# ---- threat model ----------------------------------------------------------------------------
+@cli.group("threatmodel")
+def threatmodel_group() -> None:
+    """Validate, show and draw a threat model; its scan scope and source coverage."""
+
+
+_MODEL_FILE = click.Path(dir_okay=False)
+_SOURCE_ROOT = click.Path(exists=True, file_okay=False)
+
+
+@threatmodel_group.command("validate")
+@click.argument("file", type=_MODEL_FILE)
+@click.option("--source-root", type=_SOURCE_ROOT, help="Warn about globs matching no file here.")
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
+@click.pass_obj
+def threatmodel_validate(obj: dict, file: str, source_root: str | None, strict: bool) -> None:
+    """Check a model against schema v1; warnings on stdout, the summary on stderr."""
+    check = pipeline.check_threat_model(Path(file), Path(source_root) if source_root else None)
+    for w in check.warnings:
+        click.echo(f"warning: {w}")
+    _say(obj, check.summary())
+    if strict and check.warnings:
+        raise BadInputError(f"{file}: {len(check.warnings)} warning(s) with --strict",
+                            hint="fix the warnings above, or drop --strict")
+
+
+@threatmodel_group.command("show")
+@click.argument("file", type=_MODEL_FILE)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def threatmodel_show(file: str, fmt: str) -> None:
+    """Components with tier, exposure, asset value and why (* marks the high-risk ones)."""
+    _emit(pipeline.show_threat_model(Path(file), fmt), None)
+
+
+@threatmodel_group.command("graph")
+@click.argument("file", type=_MODEL_FILE)
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot")
+@click.option("-o", "--output", help="Write to this file instead of stdout.")
+def threatmodel_graph(file: str, fmt: str, output: str | None) -> None:
+    """The model as a picture: zones as clusters, high-risk components marked."""
+    _emit(pipeline.show_threat_model(Path(file), fmt), output)
+
+
+@threatmodel_group.command("scope")
+@click.argument("file", type=_MODEL_FILE)
+@click.pass_obj
+def threatmodel_scope(obj: dict, file: str) -> None:
+    """Path globs of the high-risk components, one per line, to feed a scanner (SM-5)."""
+    globs = pipeline.threat_model_scope(Path(file))
+    for glob in globs:
+        click.echo(glob)
+    _say(obj, f"{len(globs)} glob(s) of the components with tier high or critical")
+
+
+@threatmodel_group.command("init")
+@click.argument("file", type=click.Path(dir_okay=False), default="threatmodel.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def threatmodel_init(obj: dict, file: str, force: bool) -> None:
+    """Write a commented starter model (FILE, default threatmodel.yaml; - for stdout)."""
+    if file != "-" and Path(file).exists() and not force:
+        raise OutputError(f"{file}: exists", hint="pass --force to overwrite it")
+    _emit(pipeline.starter_threat_model(), file)
+    if file != "-":
+        _say(obj, f"wrote a starter threat model to {file}; edit it, then run "
+                  f"`triage threatmodel validate {file}`")
+
+
+@threatmodel_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="-", help="Write the YAML here (default stdout).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.pass_obj
+def threatmodel_import(obj: dict, file: str, output: str, force: bool) -> None:
+    """Convert an OWASP Threat Dragon v2 JSON model to schema v1 (fill in the paths)."""
+    if output != "-" and Path(output).exists() and not force:
+        raise OutputError(f"{output}: exists", hint="pass --force to overwrite it")
+    text = pipeline.import_threat_dragon(Path(file))
+    _emit(text, output)
+    if output != "-":
+        _say(obj, f"wrote {output}: replace every FILL-ME glob with the component's source "
+                  f"paths, then run `triage threatmodel validate {output} --source-root DIR`")
+
+
+@threatmodel_group.command("coverage")
+@click.argument("file", type=_MODEL_FILE)
+@click.option("--source-root", type=_SOURCE_ROOT, required=True, help="The source tree.")
+@click.pass_obj
+def threatmodel_coverage(obj: dict, file: str, source_root: str) -> None:
+    """Source files that fall in no component, one per line."""
+    cov = pipeline.threat_model_coverage(Path(file), Path(source_root))
+    for path in cov.unmatched:
+        click.echo(path)
+    if obj.get("verbose"):
+        for cid, n in cov.per_component:
+            _say(obj, f"  {cid}: {n} file(s)")
+    _say(obj, cov.summary())
+# ---- end threat model ------------------------------------------------------------------------
+
+
+# ---- scoring and policy ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("issue_id", type=int)
+@click.option("--product", required=True, help="Product the issue belongs to.")
+@click.option("--release", help="Release (default: the latest one the issue occurs in).")
+@click.option("--format", "fmt", type=click.Choice(sorted(EXPLAIN_FORMATS)), default="text")
+@click.pass_obj
+def explain(obj: dict, issue_id: int, product: str, release: str | None, fmt: str) -> None:
+    """The whole chain behind one issue's verdicts, at every SL in every mode."""
+    result = pipeline.explain(_context(obj), product, issue_id, release)
+    _emit(EXPLAIN_FORMATS[fmt](result), None)
+
+
+# ---- end scoring and policy ------------------------------------------------------------------
+
+
+# ---- reports and CI ----------------------------------------------------------------------
+
+
+def _targets(values: tuple[str, ...], option: str, allowed: set[str]) -> list[tuple[str, str]]:
+    """Parse repeated ``FORMAT=PATH`` options; the directory must exist before any work."""
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        if not sep or not path or fmt not in allowed:
+            raise click.BadParameter(
+                f"{value!r}: expected FORMAT=PATH, FORMAT one of {', '.join(sorted(allowed))}",
+                param_hint=option)
+        if not Path(path).parent.is_dir():
+            raise click.BadParameter(f"{value!r}: no directory {str(Path(path).parent)!r}",
+                                     param_hint=option)
+        out.append((fmt, path))
+    return out
+
+
+@cli.command("run")
+@click.argument("sarif", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--product", required=True, help="Product name.")
+@click.option("--release", required=True, help="Release name (a version).")
+@click.option("--threat-model", type=click.Path(dir_okay=False), help="Threat model YAML.")
+@click.option("--source-root", type=click.Path(file_okay=False),
+              help="Source tree the scan ran on: makes paths relative, reads flagged lines.")
+@click.option("--strip-prefix", multiple=True, help="Path prefix to strip from URIs.")
+@click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
+@click.option("--mode", type=click.Choice(pipeline.MODES), default="severity",
+              help="SL policy mode.")
+@click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
+@click.option("--scope", default="all", show_default=True,
+              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--changed-files", type=click.Path(dir_okay=False),
+              help="Files changed since the previous release, one a line: always in scope.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
+              help="Write the release report in FORMAT to PATH (repeatable).")
+@click.option("--trend", "trends", multiple=True, metavar="FORMAT=PATH",
+              help="Write the trend report in FORMAT to PATH (repeatable).")
+@click.pass_obj
+def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
+                threat_model: str | None, source_root: str | None,
+                strip_prefix: tuple[str, ...], sl: int | None, mode: str, new_only: bool,
+                scope: str, changed_files: str | None, reports: tuple[str, ...],
+                trends: tuple[str, ...]) -> None:
+    """One-shot for CI: ingest, judge the release, write the reports, exit with the gate's code.
+
+    Exit 0 when nothing blocks the release, 1 when must-fix findings remain.
+    """
+    release_to = _targets(reports, "--report", set(FORMATS))
+    trend_to = _targets(trends, "--trend", set(FORMATS) - RELEASE_ONLY)
+    result = pipeline.run(
+        _context(obj), [Path(p) for p in sarif], product, release,
+        threat_model=Path(threat_model) if threat_model else None,
+        source_root=Path(source_root) if source_root else None,
+        strip_prefixes=strip_prefix, sl=sl, mode=mode, new_only=new_only,
+        with_trend=bool(trend_to), scope=_scope(scope, changed_files))
+    # Render everything before writing anything: a failing format leaves no file behind.
+    rendered = [(render(fmt, result.gate.report), fmt, path, "release") for fmt, path in release_to]
+    rendered += [(render(fmt, result.trend), fmt, path, "trend") for fmt, path in trend_to]
+    for text, fmt, path, kind in rendered:
+        _emit(text, path)
+        _say(obj, f"wrote {fmt} {kind} report to {path}")
+    r = result.gate.report
+    _say(obj, _summary_line(product, release, r.sl, dict(r.must_fix_by_sl),
+                            dict(result.ingested.counts)))
+    # The gate's own output and exit code, so `run` and `gate` never tell different stories.
+    click.get_current_context().invoke(gate, product=product, release=release, sl=sl,
+                                       mode=mode, new_only=new_only, scope=scope,
+                                       changed_files=changed_files)
+
+
+# ---- end reports and CI ------------------------------------------------------------------
 
 
 def main() -> None:

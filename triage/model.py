@@ -7,6 +7,7 @@ levels are ``IntEnum`` so a threshold is a plain ``>=``.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -95,6 +96,38 @@ class Status(StrEnum):
     FIXED = "fixed"
     REINTRODUCED = "reintroduced"
     NOT_ANALYSED = "not-analysed"
+
+
+class Action(StrEnum):
+    """A triage decision on a tracked issue (DESIGN.md §8; DM-3, DM-4)."""
+
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false-positive"
+    ACCEPTED_RISK = "accepted-risk"
+    DEFERRED = "deferred"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One entry of an issue's append-only decision history: who decided what, when, why."""
+
+    issue_id: int
+    """The tracked issue."""
+    action: Action
+    """What was decided."""
+    reason: str
+    """The justification, in words."""
+    by: str
+    """Who decided (the approver for an accepted risk)."""
+    at: dt.datetime
+    """When (UTC)."""
+    expires: dt.date | None = None
+    """Last day an accepted risk holds; afterwards the issue is open again."""
+    target_release: str = ""
+    """Release a deferral points to; from that release on the issue is open again."""
+    decision_id: int = 0
+    """The store's id for this entry (0 before it is stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +282,17 @@ UNMODELLED = Exposure(
 )
 """Exposure of a finding whose file no component claims."""
 
+NO_MODEL = Exposure(
+    component_id="unmodelled",
+    component_kind="no-model",
+    tier=Tier.MEDIUM,
+    exposure=0,
+    asset_value=0.0,
+    unauthenticated_from_untrusted=False,
+    reasons=("no threat model was given: the finding is rated on its own severity",),
+)
+"""Exposure of every finding ingested without a threat model."""
+
 
 @dataclass(frozen=True, slots=True)
 class ScoredFinding:
@@ -280,6 +324,10 @@ class Verdict:
     """``must-fix``, ``below-threshold``, ``out-of-scope``, ``suppressed``, ``needs-review``."""
     reason: str
     """The policy rule that decided, in words (DM-4)."""
+    mode: str = "severity"
+    """SL policy mode that judged: ``severity``, ``capability`` or ``combined``."""
+    disagreement: str = ""
+    """``combined`` mode: why the two modes disagree (for a human to review), else ``""``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +418,8 @@ class TriagedFinding:
     """The SL policy's verdict."""
     status: Status
     """Status against the previous release."""
+    decision: Decision | None = None
+    """The issue's current triage decision, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +452,19 @@ class ReleaseReport:
     """Must-fix count at each SL."""
     model_gaps: tuple[str, ...]
     """Paths no threat-model component claims."""
+    mode: str = "severity"
+    """SL policy mode the verdicts were judged in."""
+    threat_model_given: bool = True
+    """False when the release was ingested without a threat model."""
+    scope: str = "all"
+    """SM-5 scope phase the release was judged in (``all``, ``high-risk``, a globs file)."""
+    scope_justification: str = ""
+    """Why that scope (SM-5: justified by the documented security analysis)."""
+
+    @property
+    def disagreements(self) -> tuple[TriagedFinding, ...]:
+        """``combined`` mode: findings the severity and capability modes judge differently."""
+        return tuple(t for t in self.findings if t.verdict.disagreement)
 
     @property
     def must_fix(self) -> tuple[TriagedFinding, ...]:
@@ -445,6 +508,32 @@ class TrendPoint:
     """Issues in files a tool could not analyse (neither fixed nor present)."""
     total: int
     """Findings in the release."""
+    must_fix_open: int = 0
+    """Must-fix at the trend's SL after triage decisions: the backlog the burn-down shows."""
+    must_fix_new: int = 0
+    """Must-fix at the trend's SL that were not must-fix in the previous release."""
+    must_fix_fixed: int = 0
+    """Must-fix of the previous release that no longer are (fixed, or decided otherwise)."""
+    high_risk_components: tuple[str, ...] = ()
+    """High- and critical-tier components known at this release, sorted."""
+    high_risk_clean: tuple[str, ...] = ()
+    """Those of ``high_risk_components`` with no must-fix finding at the trend's SL."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixTime:
+    """How long one fixed issue stayed open, counted in releases (SM-11 closure evidence)."""
+
+    issue_id: int
+    """Tracked issue id."""
+    severity: Severity
+    """Contextual severity when it was last seen."""
+    opened: str
+    """Release it appeared in (last appearance when it was reintroduced)."""
+    fixed: str
+    """Release in which it was first absent."""
+    releases: int
+    """Releases from ``opened`` to ``fixed`` (1: fixed in the next release)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,3 +550,33 @@ class TrendReport:
     """triage version."""
     points: tuple[TrendPoint, ...]
     """One point per release, in release order."""
+    fixes: tuple[FixTime, ...] = ()
+    """Every fix across the releases, in release order then issue id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The whole chain behind one tracked issue's verdicts in one release (``triage explain``)."""
+
+    product: str
+    """Product name."""
+    release: str
+    """Release the occurrence was read from."""
+    issue_id: int
+    """Tracked issue id."""
+    status: Status
+    """Status against the previous release."""
+    scored: ScoredFinding
+    """The finding, its component, severities, risk score and their reasons."""
+    capability: Capability
+    """Attacker capability class needed to exploit it."""
+    capability_reasons: tuple[Reason, ...]
+    """Why that class: the CWE table rows and the component's reach."""
+    target_sl: SecurityLevel
+    """The release's target SL (the threat model's, else SL-2)."""
+    verdicts: tuple[Verdict, ...]
+    """The verdict at every SL in every mode, mode by mode, SL-1 first."""
+    decision: Decision | None = None
+    """The issue's current triage decision, already applied to ``verdicts``."""
+    threat_model_given: bool = True
+    """False when the release was ingested without a threat model."""

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import threatmodel
-from triage import __version__
+from triage import __version__, iec
 from triage.errors import BadInputError
+from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
 from triage.model import (
+    NO_MODEL,
     UNMODELLED,
+    Action,
+    Decision,
+    Explanation,
     Exposure,
+    FixTime,
     IngestResult,
     IssueRow,
     Release,
@@ -32,7 +40,10 @@ from triage.model import (
     TrendReport,
     TriagedFinding,
 )
-from triage.scoring import Rules, SeverityPolicy, score
+from triage.scoring import MODES, Policy, Rules, capability, make_policy, score
+from triage.scoring.decisions import apply_decision
+from triage.scoring.scope import ALL as ALL_SCOPE
+from triage.scoring.scope import HIGH_RISK_JUSTIFICATION, Scope, ScopedPolicy
 from triage.store import SqlStore
 
 Clock = Callable[[], dt.datetime]
@@ -78,7 +89,7 @@ class ThreatModelJoin:
 
     def _exposure(self, path: str) -> Exposure:
         if self.model is None:
-            return UNMODELLED
+            return NO_MODEL
         match = self.matcher.match(path)
         if match.component_id == threatmodel.UNMODELLED:
             return UNMODELLED
@@ -132,7 +143,7 @@ def ingest(
 
 def must_fix_by_sl(ctx: Context, rel: object) -> dict[SecurityLevel, int]:
     """Must-fix counts at SL 1..4 for a release, from the SQL severity histogram."""
-    hist = ctx.store.severity_histogram(rel)  # type: ignore[arg-type]
+    hist = ctx.store.severity_histogram(rel, ctx.clock().date())  # type: ignore[arg-type]
     out = {}
     for sl in SecurityLevel:
         minimum, _ = ctx.rules.threshold(sl)
@@ -150,32 +161,45 @@ def _target(ctx: Context, product: str, release: str | None, sl: int | None):
 
 
 def _triaged(
-    ctx: Context, rel: Release, level: SecurityLevel
+    ctx: Context, rel: Release, level: SecurityLevel, mode: str = "severity",
+    scope: Scope = ALL_SCOPE,
 ) -> tuple[list[TriagedFinding], list[IssueRow]]:
-    policy = SeverityPolicy(ctx.rules, level)
+    policy = _policy(ctx, mode, level, scope)
     statuses = ctx.store.status(rel)
     by_prov = {(r.tool, r.to_prov): r.status for r in statuses if r.to_prov is not None}
     gone = [r for r in statuses if r.status in (Status.FIXED, Status.NOT_ANALYSED)]
+    decided = ctx.store.current_decisions(rel.product)
+    today = ctx.clock().date()
+    order = {r.name: r.seq for r in ctx.store.releases(rel.product)}
     out = []
     for issue_id, sf in ctx.store.findings(rel):
         status = by_prov.get((sf.finding.tool.name, sf.finding.provenance), Status.NEW)
-        out.append(TriagedFinding(issue_id, sf, policy.judge(sf), status))
+        decision = decided.get(issue_id)
+        reached = bool(decision and decision.target_release in order
+                       and order[decision.target_release] <= rel.seq)
+        verdict = apply_decision(policy.judge(sf), decision, today, reached)
+        out.append(TriagedFinding(issue_id, sf, verdict, status, decision))
     return out, gone
 
 
 def release_report(
     ctx: Context, product: str, release: str | None = None, sl: int | None = None,
-    threat_model: Path | None = None,
+    threat_model: Path | None = None, mode: str = "severity", scope: Scope = ALL_SCOPE,
 ) -> ReleaseReport:
-    """Build the release report: verdicts at the SL, changes, run health, model gaps."""
+    """Build the release report: verdicts at the SL in ``mode``, changes, run health, gaps.
+
+    Only findings inside ``scope`` are judged; the others are out of scope (SM-5).
+    """
     rels, rel, level = _target(ctx, product, release, sl)
-    triaged, gone = _triaged(ctx, rel, level)
+    policy = _policy(ctx, mode, level, scope)
+    triaged, gone = _triaged(ctx, rel, level, mode, scope)
     previous = ""
     for a, b in zip(rels, rels[1:], strict=False):
         if b.name == rel.name:
             previous = a.name
     gaps = sorted({t.scored.finding.location.path for t in triaged
                    if t.scored.exposure.component_id == "unmodelled"
+                   and t.scored.exposure.component_kind != NO_MODEL.component_kind
                    and t.scored.finding.location.path})
     definitions = dict(ctx.rules.sl_definitions)
     return ReleaseReport(
@@ -183,15 +207,22 @@ def release_report(
         release=rel.name,
         previous=previous,
         sl=level,
-        policy=ctx.rules.threshold(level)[1],
+        policy=policy.wording,
         sl_definition=definitions.get(level, ""),
         generated_at=ctx.clock().isoformat(),
         tool_version=__version__,
         findings=tuple(triaged),
         fixed=tuple(gone),
         scans=tuple(ctx.store.scans(rel)),
-        must_fix_by_sl=tuple(sorted(must_fix_by_sl(ctx, rel).items())),
+        must_fix_by_sl=tuple(sorted(must_fix_by_sl(ctx, rel).items()))
+        if mode == "severity" and scope == ALL_SCOPE
+        else _must_fix_by_sl_in(ctx, rel, mode, level, triaged, scope),
         model_gaps=tuple(gaps),
+        mode=mode,
+        scope=scope.name,
+        scope_justification=scope.justification,
+        threat_model_given=not triaged or any(
+            t.scored.exposure.component_kind != NO_MODEL.component_kind for t in triaged),
     )
 
 
@@ -219,9 +250,11 @@ class GateResult:
 
 
 def gate(ctx: Context, product: str, release: str | None, sl: int | None,
-         new_only: bool = False) -> GateResult:
-    """Judge a release at the SL: the gate fails when must-fix findings remain."""
-    return GateResult(release_report(ctx, product, release, sl), new_only)
+         new_only: bool = False, mode: str = "severity", scope: Scope = ALL_SCOPE
+         ) -> GateResult:
+    """Judge a release at the SL in ``mode``: the gate fails when must-fix findings remain."""
+    return GateResult(release_report(ctx, product, release, sl, mode=mode, scope=scope),
+                      new_only)
 
 
 def diff(ctx: Context, product: str, old: str, new: str) -> list[IssueRow]:
@@ -236,8 +269,13 @@ def diff(ctx: Context, product: str, old: str, new: str) -> list[IssueRow]:
     return ctx.store.diff(a, b)
 
 
-def trend(ctx: Context, product: str, sl: int | None = None) -> TrendReport:
-    """Per release: must-fix at each SL, new, fixed, persisting (SM-13 evidence)."""
+def trend(ctx: Context, product: str, sl: int | None = None,
+          threat_model: Path | None = None) -> TrendReport:
+    """Per release: must-fix at each SL, new, fixed, persisting (SM-13 evidence).
+
+    With ``threat_model``, the high-risk components are the model's; else those that had
+    findings in a release so far.
+    """
     rels = ctx.store.releases(product)
     if not rels:
         raise BadInputError(f"product {product!r} has no releases")
@@ -257,5 +295,415 @@ def trend(ctx: Context, product: str, sl: int | None = None) -> TrendReport:
                 total=sum(s.findings for s in ctx.store.scans(rel)),
             )
         )
+    points, fixes = _backlog_and_fixes(ctx, rels, level, points, threat_model)
     return TrendReport(product=product, sl=level, generated_at=ctx.clock().isoformat(),
-                       tool_version=__version__, points=tuple(points))
+                       tool_version=__version__, points=tuple(points), fixes=fixes)
+
+
+# ---- decisions (DM-3, DM-4) ---------------------------------------------------------------
+
+
+def decide(ctx: Context, decision: Decision, release: str | None = None) -> Decision:
+    """Record a triage decision on an issue (appended to its history)."""
+    if decision.action == Action.ACCEPTED_RISK and decision.expires is None:
+        raise BadInputError("an accepted risk needs --expires DATE",
+                            hint="IEC 62443-4-1 DM-4: acceptances are reviewed; give an end")
+    if decision.action == Action.DEFERRED and not decision.target_release:
+        raise BadInputError("a deferral needs --target-release R")
+    if not decision.reason.strip():
+        raise BadInputError("a decision needs a --reason")
+    return ctx.store.decide(decision, release)
+
+
+def decision_history(ctx: Context, issue_id: int) -> list[Decision]:
+    """Every decision on an issue, oldest first."""
+    return ctx.store.history(issue_id)
+
+
+def export_decisions(ctx: Context, product: str) -> str:
+    """The product's current decisions as a YAML file (decisions as code)."""
+    keys = ctx.store.issue_keys(product)
+    entries = [
+        DecisionEntry(d, *keys[d.issue_id]) for d in ctx.store.current_decisions(product).values()
+    ]
+    return dump_decisions(product, entries)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What ``decisions import`` did."""
+
+    product: str
+    """Product of the file."""
+    added: tuple[Decision, ...]
+    """Decisions appended to histories."""
+    unchanged: int
+    """Entries equal to the issue's current decision (importing twice changes nothing)."""
+    conflicts: tuple[str, ...]
+    """Entries not applied, and why (never overwritten silently)."""
+
+
+def import_decisions(ctx: Context, text: str, name: str) -> ImportResult:
+    """Apply a decisions file: idempotent, and conflicts are reported, not overwritten."""
+    product, entries = parse_decisions(text, name)
+    keys = ctx.store.issue_keys(product)
+    by_fp = {(k[0], k[3]): iid for iid, k in keys.items()}
+    current = ctx.store.current_decisions(product)
+    added, unchanged, conflicts = [], 0, []
+    for e in entries:
+        d = e.decision
+        iid = d.issue_id
+        if keys.get(iid, ("",) * 4)[0::3] != (e.tool, e.fingerprint):
+            iid = by_fp.get((e.tool, e.fingerprint), 0)
+            if not iid:
+                conflicts.append(f"issue {d.issue_id} ({e.tool} {e.rule} {e.path}): no such "
+                                 f"issue in {product}")
+                continue
+        now = current.get(iid)
+        same = now is not None and (now.action, now.reason, now.expires, now.target_release) == (
+            d.action, d.reason, d.expires, d.target_release)
+        if same:
+            unchanged += 1
+            continue
+        if now is not None and now.at > d.at:
+            conflicts.append(
+                f"issue {iid}: the database has a newer decision ({now.action.value} by "
+                f"{now.by}, {now.at.isoformat()}) than the file ({d.action.value}, "
+                f"{d.at.isoformat()}): not overwritten")
+            continue
+        added.append(ctx.store.decide(replace(d, issue_id=iid)))
+    return ImportResult(product, tuple(added), unchanged, tuple(conflicts))
+
+
+# ---- IEC 62443-4-1 legacy plan ----
+
+
+def iec_plan(answers_path: Path, rules: Rules, store: SqlStore | None = None,
+             product: str | None = None, clock: Clock = _utc_now) -> iec.Plan:
+    """Turn an answers file into the IEC 62443-4-1 legacy plan (DESIGN.md §10).
+
+    With ``store`` and ``product``, question 4 is answered from the product's SL policy (the
+    target SL recorded at ingest) and the evidence points at the product's real releases.
+    The answers file may name a threat model (relative to it) for SR-2, SM-5 and SI-1.
+    """
+    table = iec.load_requirements()
+    answers = iec.read_answers(answers_path, table)
+    target, source = answers.target_sl, "the answers file" if answers.target_sl else ""
+    releases: list[iec.ReleaseEvidence] = []
+    if store is not None and product:
+        rels = store.releases(product)
+        if not rels:
+            raise BadInputError(f"product {product!r} has no releases",
+                                hint="ingest a release first, or drop --product")
+        recorded = [r for r in rels if r.target_sl is not None]
+        if recorded:
+            target = recorded[-1].target_sl
+            source = f"the store, release {recorded[-1].name}"
+        ctx = Context(store=store, rules=rules, clock=clock)
+        for rel in rels:
+            scans = store.scans(rel)
+            must = must_fix_by_sl(ctx, rel).get(target, 0) if target else 0
+            releases.append(iec.ReleaseEvidence(
+                rel.name, tuple(s.tool.name for s in scans), sum(s.findings for s in scans),
+                must))
+    tm_file, reviewed, justification, high = "", "", "", []
+    if answers.threat_model:
+        tm_path = answers_path.parent / answers.threat_model
+        try:
+            model = threatmodel.load_model(tm_path)
+        except threatmodel.ModelError as e:
+            raise BadInputError(str(e), hint=f"threat_model in {answers_path} names it") from e
+        tm_file = str(tm_path)
+        if target is None and model.target_sl:
+            target, source = SecurityLevel(model.target_sl), f"the threat model {tm_path.name}"
+        reviewed = model.last_reviewed.isoformat() if model.last_reviewed else ""
+        justification = model.scope_justification
+        for cid, risk in sorted(threatmodel.component_risks(model).items(),
+                                key=lambda kv: (-int(kv[1].tier), kv[0])):
+            if risk.tier >= threatmodel.Tier.HIGH and not risk.out_of_scope:
+                high.append(iec.HighRiskComponent(cid, risk.tier.label,
+                                                  model.component(cid).paths))
+    policies = {sl: rules.threshold(sl)[1] for sl in SecurityLevel}
+    context = iec.PlanContext(
+        product=product or answers.product, target_sl=target, sl_source=source,
+        policy=policies[target] if target else "", threat_model=tm_file,
+        last_reviewed=reviewed, scope_justification=justification, high_risk=tuple(high),
+        releases=tuple(releases),
+    )
+    return iec.build_plan(table, answers, context, policies, clock(), __version__)
+
+
+# ---- reports and CI ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What ``triage run`` did: the ingest, the gate's verdict and, when asked, the trend."""
+
+    ingested: IngestResult
+    """The scans stored."""
+    gate: GateResult
+    """The gate over the release just ingested."""
+    trend: TrendReport | None
+    """The product's trend including this release, or None when not asked for."""
+
+
+def run(
+    ctx: Context, sarif_paths: Sequence[Path], product: str, release: str,
+    threat_model: Path | None = None, source_root: Path | None = None,
+    strip_prefixes: tuple[str, ...] = (), sl: int | None = None, mode: str = "severity",
+    new_only: bool = False, with_trend: bool = False, scope: Scope = ALL_SCOPE,
+) -> RunResult:
+    """One-shot CI: ingest a release's logs, judge it at the SL, and build the trend."""
+    ingested, _ = ingest(ctx, sarif_paths, product, release, threat_model, source_root,
+                         strip_prefixes)
+    judged = gate(ctx, product, release, sl, new_only, mode, scope)
+    shown = trend(ctx, product, sl, threat_model) if with_trend else None
+    return RunResult(ingested, judged, shown)
+
+
+def _high_risk_components(threat_model: Path | None) -> frozenset[str] | None:
+    """In-scope components of tier high or critical in the model, or None without a model."""
+    if threat_model is None:
+        return None
+    join = ThreatModelJoin(threat_model)
+    return frozenset(cid for cid, risk in join.risks.items()
+                     if int(risk.tier) >= Tier.HIGH and not risk.out_of_scope)
+
+
+def _backlog_and_fixes(
+    ctx: Context, rels: list[Release], level: SecurityLevel, points: list[TrendPoint],
+    threat_model: Path | None,
+) -> tuple[list[TrendPoint], tuple[FixTime, ...]]:
+    """The must-fix backlog, its entries and exits, and the clean high-risk components.
+
+    Also how many releases every fixed issue stayed open (SM-11 closure, SM-13 improvement).
+    """
+    modelled = _high_risk_components(threat_model)
+    seen_high: set[str] = set()
+    previous: set[int] = set()
+    opened_at: dict[int, int] = {}
+    fixes: list[FixTime] = []
+    out = []
+    for i, (rel, point) in enumerate(zip(rels, points, strict=True)):
+        triaged, gone = _triaged(ctx, rel, level)
+        must = {t.issue_id for t in triaged if t.verdict.must_fix}
+        for t in triaged:
+            if t.status in (Status.NEW, Status.REINTRODUCED) or t.issue_id not in opened_at:
+                opened_at[t.issue_id] = i
+            if t.scored.exposure.tier >= Tier.HIGH and not t.scored.exposure.out_of_scope:
+                seen_high.add(t.scored.exposure.component_id)
+        for row in sorted(gone, key=lambda r: r.issue_id):
+            if row.status == Status.FIXED and row.issue_id in opened_at:
+                start = opened_at.pop(row.issue_id)
+                fixes.append(FixTime(row.issue_id, row.severity, rels[start].name, rel.name,
+                                     i - start))
+        high = modelled if modelled is not None else frozenset(seen_high)
+        dirty = {t.scored.exposure.component_id for t in triaged if t.verdict.must_fix}
+        out.append(replace(
+            point, must_fix_open=len(must), must_fix_new=len(must - previous),
+            must_fix_fixed=len(previous - must), high_risk_components=tuple(sorted(high)),
+            high_risk_clean=tuple(sorted(high - dirty)),
+        ))
+        previous = must
+    return out, tuple(fixes)
+
+
+# ---- threat model ----------------------------------------------------------------------------
+# `triage threatmodel ...`: thin wrappers over the standalone `threatmodel` package, so the CLI
+# never imports it and every ModelError becomes a BadInputError (exit 3, one line).
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_MODEL_HINT = "fix the threat model; `triage threatmodel validate FILE` names every problem"
+
+
+def _model_call(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    try:
+        return fn(*args, **kwargs)
+    except threatmodel.ModelError as e:
+        raise BadInputError(str(e), hint=_MODEL_HINT) from e
+
+
+def check_threat_model(path: Path, source_root: Path | None = None,
+                       today: dt.date | None = None) -> threatmodel.ModelCheck:
+    """Validate a model; warnings (stale review, globs matching nothing) come back as data."""
+    day = today or _utc_now().date()
+    return _model_call(threatmodel.check_model, path, day, source_root)
+
+
+def _model_and_risks(
+    path: Path,
+) -> tuple[threatmodel.ThreatModel, dict[str, threatmodel.ComponentRisk]]:
+    model = _model_call(threatmodel.load_model, path)
+    return model, threatmodel.component_risks(model)
+
+
+_THREAT_MODEL_VIEWS = {"table": threatmodel.risk_table, "json": threatmodel.risk_json,
+                       "dot": threatmodel.to_dot, "mermaid": threatmodel.to_mermaid}
+THREAT_MODEL_VIEWS = tuple(_THREAT_MODEL_VIEWS)
+"""Formats of ``show_threat_model``: table and json (``show``), dot and mermaid (``graph``)."""
+
+
+def show_threat_model(path: Path, fmt: str = "table") -> str:
+    """A rendered view of the model's components and their risk (``fmt`` in the views)."""
+    model, risks = _model_and_risks(path)
+    return _THREAT_MODEL_VIEWS[fmt](model, risks)
+
+
+def threat_model_scope(path: Path) -> tuple[str, ...]:
+    """Path globs of the high-risk components (SM-5 phase-1 scan scope)."""
+    model, risks = _model_and_risks(path)
+    return threatmodel.scope_globs(model, risks)
+
+
+def threat_model_coverage(path: Path, source_root: Path) -> threatmodel.Coverage:
+    """Which files under ``source_root`` fall in which component, and which in none."""
+    model, _ = _model_and_risks(path)
+    return _model_call(threatmodel.coverage, model, source_root)
+
+
+def import_threat_dragon(path: Path) -> str:
+    """A Threat Dragon v2 JSON model as commented schema-v1 YAML (paths left to fill)."""
+    return _model_call(threatmodel.import_threat_dragon, path)
+
+
+def starter_threat_model(today: dt.date | None = None) -> str:
+    """The commented starter model for ``triage threatmodel init``."""
+    return threatmodel.starter_model((today or _utc_now().date()).isoformat())
+# ---- end threat model ------------------------------------------------------------------------
+
+
+# ---- scoring and policy ----------------------------------------------------------------------
+
+
+def _policy(ctx: Context, mode: str, sl: SecurityLevel, scope: Scope) -> Policy:
+    policy = make_policy(mode, ctx.rules, sl)
+    return policy if scope == ALL_SCOPE else ScopedPolicy(policy, scope)
+
+
+def load_scope(scope: str = "all", changed_files: Path | None = None,
+               justification: str = "", git_range: str | None = None,
+               repo: Path | None = None) -> Scope:
+    """The scope phase (SM-5): ``all``, ``high-risk`` or a file of path globs.
+
+    Files changed since the previous release (``changed_files``, or ``git diff --name-only``
+    over ``git_range`` in ``repo``) are always in scope (SI-1).
+    """
+    changed: frozenset[str] = frozenset()
+    if changed_files is not None:
+        changed = frozenset(line.strip().removeprefix("./")
+                            for line in _read_lines(changed_files, "--changed-files"))
+    if git_range:
+        changed |= _git_changed(git_range, repo or Path.cwd())
+    if scope == "all":
+        return Scope("all", justification or ALL_SCOPE.justification, changed=changed)
+    if scope == "high-risk":
+        return Scope("high-risk", justification or HIGH_RISK_JUSTIFICATION, changed=changed)
+    globs = tuple(_read_lines(Path(scope), "--scope"))
+    if not globs:
+        raise BadInputError(f"{scope}: --scope: the file holds no path globs",
+                            hint="one gitignore-style glob a line, e.g. from "
+                                 "`triage threatmodel scope MODEL`")
+    return Scope(Path(scope).name, justification or f"path globs in {scope}", globs, changed)
+
+
+def _git_changed(git_range: str, repo: Path) -> frozenset[str]:
+    """Repository-relative paths ``git diff --name-only`` lists for ``A..B``."""
+    if ".." not in git_range or git_range.startswith("-"):
+        raise BadInputError(f"--git-range {git_range!r}: expected A..B (two revisions)")
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "diff", "--name-only", "--no-renames", git_range, "--"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise BadInputError(f"--git-range {git_range}: cannot run git: {e}",
+                            hint="pass --changed-files FILE instead") from e
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["git failed"])[0]
+        raise BadInputError(f"--git-range {git_range}: {why}",
+                            hint="run in the repository, or pass --changed-files FILE")
+    return frozenset(line for line in done.stdout.splitlines() if line)
+
+
+def _read_lines(path: Path, option: str) -> list[str]:
+    """Non-blank lines that are not ``#`` comments; a missing file is bad input (exit 3)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{path}: {option}: cannot read: {getattr(e, 'strerror', e) or e}",
+                            hint=f"{option} takes a text file, one entry a line") from e
+    lines = (ln.strip() for ln in text.splitlines())
+    return [ln for ln in lines if ln and not ln.startswith("#")]
+
+
+def _must_fix_by_sl_in(
+    ctx: Context, rel: Release, mode: str, level: SecurityLevel,
+    triaged: Sequence[TriagedFinding], scope: Scope = ALL_SCOPE,
+) -> tuple[tuple[SecurityLevel, int], ...]:
+    """Must-fix counts at SL 1..4 in a mode the SQL histogram cannot answer (judged here).
+
+    The findings are already loaded with their decisions; each other SL only judges again.
+    """
+    today = ctx.clock().date()
+    order = {r.name: r.seq for r in ctx.store.releases(rel.product)}
+    out = []
+    for sl in SecurityLevel:
+        if sl == level:
+            out.append((sl, sum(1 for t in triaged if t.verdict.must_fix)))
+            continue
+        policy = _policy(ctx, mode, sl, scope)
+        n = 0
+        for t in triaged:
+            d = t.decision
+            reached = bool(d and d.target_release in order and order[d.target_release] <= rel.seq)
+            n += apply_decision(policy.judge(t.scored), d, today, reached).must_fix
+        out.append((sl, n))
+    return tuple(out)
+
+
+def explain(ctx: Context, product: str, issue_id: int,
+            release: str | None = None) -> Explanation:
+    """The whole chain behind one issue's verdicts (``triage explain``).
+
+    SARIF origin, component and why, base and contextual severity, capability class, the
+    verdict at every SL in every mode, and the risk score; without ``release``, from the
+    latest release in which the issue occurs.
+    """
+    rels = ctx.store.releases(product)
+    if not rels:
+        raise BadInputError(f"product {product!r} has no releases")
+    candidates = [ctx.store.release(product, release)] if release else list(reversed(rels))
+    found = None
+    for rel in candidates:
+        found = next((sf for iid, sf in ctx.store.findings(rel) if iid == issue_id), None)
+        if found is not None:
+            break
+    if found is None:
+        where = f"release {release}" if release else "any release"
+        raise BadInputError(f"issue {issue_id} has no occurrence in {product} {where}",
+                            hint="issue ids are in the status, report and diff output")
+    status = next((r.status for r in ctx.store.status(rel)
+                   if r.issue_id == issue_id and r.to_prov == found.finding.provenance),
+                  Status.NEW)
+    decision = ctx.store.current_decisions(product).get(issue_id)
+    order = {r.name: r.seq for r in rels}
+    reached = bool(decision and decision.target_release in order
+                   and order[decision.target_release] <= rel.seq)
+    today = ctx.clock().date()
+    verdicts = tuple(
+        apply_decision(make_policy(mode, ctx.rules, sl).judge(found), decision, today, reached)
+        for mode in MODES for sl in SecurityLevel
+    )
+    table, _ = ctx.rules.capability_policy(SecurityLevel.SL1)
+    cap, why = capability(found, table)
+    return Explanation(
+        product=product, release=rel.name, issue_id=issue_id, status=status, scored=found,
+        capability=cap, capability_reasons=why,
+        target_sl=rel.target_sl or SecurityLevel.SL2, verdicts=verdicts, decision=decision,
+        threat_model_given=found.exposure.component_kind != NO_MODEL.component_kind,
+    )
+
+
+# ---- end scoring and policy ------------------------------------------------------------------

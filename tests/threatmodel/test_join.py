@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pathspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from threatmodel import UNMODELLED, Match, PathMatcher, load_model, parse_model
 
@@ -196,3 +199,102 @@ def test_answers_are_cached_per_path() -> None:
     m = PathMatcher(parse_model(EXCLUDES, "x.yaml"))
     first = m.match("src/a.c")
     assert m.match("src/a.c") is first
+
+
+# --- the one-regex matcher agrees with the definition: first component, exclude vetoes -----
+
+def _reference(model, path: str) -> Match:
+    """The definition, one glob at a time (DESIGN.md §6)."""
+    if not path:
+        return Match(UNMODELLED)
+    for c in model.components:
+        exclude = pathspec.PathSpec.from_lines("gitignore", c.exclude_paths)
+        for glob in c.paths:
+            if pathspec.PathSpec.from_lines("gitignore", [glob]).match_file(path):
+                if exclude.match_file(path):
+                    break
+                return Match(c.id, glob)
+    return Match(UNMODELLED)
+
+
+_SEGMENTS = ["src", "net", "a.c", "b.py", "test", "x"]
+_GLOB_PARTS = ["src", "net", "*.c", "*", "**", "te?t", "x", "[ab].py", "a.c", "s*", "src/net",
+               "[!a].c", "a.[ch]", "b.py"]
+
+
+@st.composite
+def _globs(draw: st.DrawFn) -> str:
+    glob = "/".join(draw(st.lists(st.sampled_from(_GLOB_PARTS), min_size=1, max_size=3)))
+    return draw(st.sampled_from(["", "/", "!"])) + glob + draw(st.sampled_from(["", "/"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    comps=st.lists(st.tuples(st.lists(_globs(), min_size=1, max_size=3),
+                             st.lists(_globs(), max_size=2)), min_size=1, max_size=5),
+    paths=st.lists(st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=4)
+                   .map("/".join), max_size=15),
+)
+def test_matcher_agrees_with_the_definition(comps, paths) -> None:
+    doc = {"schema_version": 1, "product": {"name": "p", "target_sl": 2},
+           "zones": {"z": {"trust": 1}},
+           "components": {f"c{i}": {"kind": "library", "zone": "z", "paths": inc,
+                                    "exclude_paths": exc}
+                          for i, (inc, exc) in enumerate(comps)}}
+    model = parse_model(json.dumps(doc), "p.yaml")
+    matcher = PathMatcher(model)
+    for path in [*paths, "", "./src/a.c"]:
+        assert matcher.match(path) == _reference(model, path), path
+
+
+def test_real_model_joins_through_the_combined_expression(matcher, corpus_paths) -> None:
+    # The fast path is in use for the real model (no negated globs), and agrees with the
+    # definition on every file the 24 real logs name.
+    assert matcher._combined is not None
+    model = load_model(PYMODBUS_MODEL)
+    for path in sorted(set().union(*corpus_paths.values())):
+        assert matcher.match(path) == _reference(model, path), path
+
+
+# --- function-level selectors: one legacy C file holding several components --------------
+
+FIRMWARE_MODEL = REPO / "sample_sarif" / "firmware" / "threatmodel.yaml"
+
+
+@pytest.fixture(scope="module")
+def firmware() -> PathMatcher:
+    return PathMatcher(load_model(FIRMWARE_MODEL))
+
+
+def test_function_selector_wins_over_the_path_only_component(firmware) -> None:
+    # modbus.c holds the server's request parser and the client helpers.
+    path = "src/proto/modbus/modbus.c"
+    assert firmware.match(path, "modbus_client_read_registers") == Match(
+        "modbus-client", "src/proto/modbus/modbus.c", "modbus_client_*")
+    assert firmware.match(path, "mb_poll_inputs").function_glob == "mb_poll_*"
+    # A server function, or no function known: path selectors decide (first match wins).
+    assert firmware.match(path, "modbus_reply") == Match("modbus-server", "src/proto/modbus/**")
+    assert firmware.match(path) == Match("modbus-server", "src/proto/modbus/**")
+    # Function selectors only apply inside the component's paths.
+    assert firmware.match("src/web/cgi.c", "modbus_client_x").component_id == "web-ui"
+    assert firmware.match("nowhere.c", "modbus_client_x") == Match(UNMODELLED)
+    assert "nowhere.c" in firmware.unmatched()
+
+
+def test_function_globs_are_case_sensitive_and_whole_name() -> None:
+    model = parse_model(json.dumps({
+        "schema_version": 1, "product": {"name": "p", "target_sl": 2},
+        "zones": {"z": {"trust": 1}},
+        "components": {
+            "decoders": {"kind": "protocol-parser", "zone": "z", "paths": ["src/pdu.c"],
+                         "functions": ["*_decode_*"]},
+            "encoders": {"kind": "library", "zone": "z", "paths": ["src/pdu.c"],
+                         "functions": ["*_encode_*"]},
+        }}), "p.yaml")
+    assert model.component("decoders").functions == ("*_decode_*",)
+    m = PathMatcher(model)
+    assert m.match("src/pdu.c", "mb_decode_read").component_id == "decoders"
+    assert m.match("src/pdu.c", "mb_encode_read").component_id == "encoders"
+    # No selector matches and no path-only component: the first path match.
+    assert m.match("src/pdu.c", "MB_DECODE_READ") == Match("decoders", "src/pdu.c")
+    assert m.match("src/pdu.c", "helper") == Match("decoders", "src/pdu.c")

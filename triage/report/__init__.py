@@ -10,16 +10,23 @@ from collections.abc import Callable
 from typing import Any
 
 from triage.errors import BadInputError
-from triage.report import json_format, markdown, table
+from triage.report import csv_format, html, json_format, junit, markdown, sarif_format, table
 
 Renderer = Callable[[Any], str]
 
 FORMATS: dict[str, Renderer] = {
+    "csv": csv_format.render,
+    "html": html.render,
     "json": json_format.render,
+    "junit": junit.render,
     "md": markdown.render,
+    "sarif": sarif_format.render,
     "table": table.render,
 }
 """Format name → renderer."""
+
+RELEASE_ONLY = frozenset({"junit", "sarif"})
+"""Formats that render release reports only (test cases and results need findings)."""
 
 
 def render(fmt: str, report: Any) -> str:
@@ -31,4 +38,4 @@ def render(fmt: str, report: Any) -> str:
     return renderer(report)
 
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "RELEASE_ONLY", "render"]

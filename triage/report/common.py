@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from triage.model import IssueRow, Provenance
+import datetime as dt
+from dataclasses import dataclass
+
+from triage.model import Action, Decision, IssueRow, Provenance, ReleaseReport, TriagedFinding
 
 EVIDENCE = (
     ("SI-1", "Security implementation review",
@@ -47,3 +50,38 @@ def md_escape(text: str) -> str:
     """Escape Markdown table metacharacters and keep a cell on one line."""
     return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
             .replace("<", "&lt;").replace(">", "&gt;"))
+
+
+EXPIRY_WARNING_DAYS = 30
+"""Acceptances expiring within this many days are flagged in the release report (DM-4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLine:
+    """A finding's triage decision as the release report lists it, with its expiry state."""
+
+    finding: TriagedFinding
+    """The finding decided on."""
+    decision: Decision
+    """Its current decision."""
+    expiry: str
+    """``expired``, ``expires in N days`` (within ``EXPIRY_WARNING_DAYS``) or ``""``."""
+
+
+def decision_lines(r: ReleaseReport) -> list[DecisionLine]:
+    """The release's decided findings by issue id; expiry judged on the report's date."""
+    today = dt.date.fromisoformat(r.generated_at[:10])
+    out = []
+    for t in sorted(r.findings, key=lambda t: t.issue_id):
+        d = t.decision
+        if d is None:
+            continue
+        expiry = ""
+        if d.action == Action.ACCEPTED_RISK and d.expires is not None:
+            left = (d.expires - today).days
+            if left < 0:
+                expiry = "expired"
+            elif left <= EXPIRY_WARNING_DAYS:
+                expiry = f"expires in {left} days"
+        out.append(DecisionLine(t, d, expiry))
+    return out

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from triage.model import IssueRow, ReleaseReport, TrendReport
-from triage.report.common import EVIDENCE, issue_row_json, prov
+from triage.report import series
+from triage.report.common import EVIDENCE, decision_lines, issue_row_json, prov
 
 SCHEMA_VERSION = 1
 
@@ -20,10 +21,14 @@ def _release(r: ReleaseReport) -> dict[str, Any]:
         "previous": r.previous or None,
         "sl": int(r.sl),
         "policy": r.policy,
+        "mode": r.mode,
+        "scope": {"phase": r.scope, "justification": r.scope_justification or None},
+        "threat_model_given": r.threat_model_given,
         "sl_definition": r.sl_definition,
         "generated_at": r.generated_at,
         "triage_version": r.tool_version,
         "must_fix_by_sl": {f"SL-{int(sl)}": n for sl, n in r.must_fix_by_sl},
+        "disagreements": [t.issue_id for t in r.disagreements],
         "status_counts": r.status_counts(),
         "dispositions": r.disposition_counts(),
         "findings": [
@@ -45,6 +50,7 @@ def _release(r: ReleaseReport) -> dict[str, Any]:
                     "must_fix": t.verdict.must_fix,
                     "disposition": t.verdict.disposition,
                     "reason": t.verdict.reason,
+                    "disagreement": t.verdict.disagreement or None,
                 },
                 "explain": [{"step": x.step, "text": x.text} for x in t.scored.explain],
                 "to": prov(t.scored.finding.provenance),
@@ -52,6 +58,20 @@ def _release(r: ReleaseReport) -> dict[str, Any]:
             for t in r.findings
         ],
         "fixed": [issue_row_json(x) for x in r.fixed],
+        "decisions": [
+            {
+                "issue": x.decision.issue_id,
+                "action": x.decision.action.value,
+                "by": x.decision.by,
+                "at": x.decision.at.isoformat(),
+                "expires": x.decision.expires.isoformat() if x.decision.expires else None,
+                "target_release": x.decision.target_release or None,
+                "reason": x.decision.reason,
+                "expiry": x.expiry or None,
+                "disposition": x.finding.verdict.disposition,
+            }
+            for x in decision_lines(r)
+        ],
         "scans": [
             {
                 "tool": s.tool.name,
@@ -69,6 +89,7 @@ def _release(r: ReleaseReport) -> dict[str, Any]:
 
 
 def _trend(t: TrendReport) -> dict[str, Any]:
+    shaped = series.shape(t)
     return {
         "schema": SCHEMA_VERSION,
         "kind": "trend-report",
@@ -86,8 +107,18 @@ def _trend(t: TrendReport) -> dict[str, Any]:
                 "reintroduced": p.reintroduced,
                 "not_analysed": p.not_analysed,
                 "total": p.total,
+                "backlog": {"open": p.must_fix_open, "entered": p.must_fix_new,
+                            "left": p.must_fix_fixed},
+                "high_risk_components": list(p.high_risk_components),
+                "high_risk_clean": list(p.high_risk_clean),
+                "high_risk_clean_share": share,
             }
-            for p in t.points
+            for p, share in zip(t.points, shaped.clean_share, strict=True)
+        ],
+        "time_to_fix": [
+            {"severity": x.severity.label, "fixed": x.fixes, "mean_releases": x.mean,
+             "median_releases": x.median}
+            for x in shaped.time_to_fix
         ],
     }
 

@@ -5,10 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from triage.model import IssueRow, ReleaseReport, Status, TrendReport
-from triage.report.common import EVIDENCE, md_escape
+from triage.report import series
+from triage.report.common import EVIDENCE, decision_lines, md_escape
 
 # GitHub's job summary limit is 1 MiB; stay well inside it.
 MAX_ROWS = 200
+
+
+def _policy_notes(r: ReleaseReport) -> list[str]:
+    """Lines for a mode, a scope phase or a missing threat model, only when they apply."""
+    notes = []
+    if r.mode != "severity":
+        notes.append(f"Policy mode: **{r.mode}** (DESIGN.md §7).")
+    if r.scope != "all":
+        notes.append(f"Scope phase: **{md_escape(r.scope)}** (SM-5: "
+                     f"{md_escape(r.scope_justification)}); changed files are always in scope "
+                     "(SI-1).")
+    if not r.threat_model_given:
+        notes += ["", "> **No threat model was given**: every finding sits in `unmodelled` and "
+                  "is rated on its own severity; reach and component tiers are unknown."]
+    return notes
 
 
 def _release(r: ReleaseReport) -> str:
@@ -20,6 +36,7 @@ def _release(r: ReleaseReport) -> str:
         f"**{len(must)} must-fix** at {r.sl.label} ({md_escape(r.policy)}; supplier "
         "residual-risk policy under IEC 62443-4-1 DM-4).",
         f"{r.sl.label}: \"{md_escape(r.sl_definition)}\"." if r.sl_definition else "",
+        *_policy_notes(r),
         "",
         "| SL | must-fix |",
         "|---|---:|",
@@ -46,6 +63,32 @@ def _release(r: ReleaseReport) -> str:
             lines.append(f"\n… and {len(must) - MAX_ROWS} more (see the JSON report).")
     else:
         lines.append(f"Nothing must be fixed at {r.sl.label}.")
+    if r.disagreements:
+        lines += ["", f"## Disagreements between the severity and capability modes "
+                  f"({len(r.disagreements)}, for review under DM-3)", "",
+                  "| issue | severity | component | tool | rule | location | why |",
+                  "|---:|---|---|---|---|---|---|"]
+        for t in r.disagreements[:MAX_ROWS]:
+            f = t.scored.finding
+            loc = f"{f.location.path}:{f.location.start_line or ''}"
+            lines.append(
+                f"| {t.issue_id} | {t.scored.severity.label} | "
+                f"{md_escape(t.scored.exposure.component_id)} | {f.tool.name} | "
+                f"{md_escape(f.rule_id)} | `{md_escape(loc)}` | "
+                f"{md_escape(t.verdict.disagreement)} |")
+    decided = decision_lines(r)
+    if decided:
+        warn = sum(1 for x in decided if x.expiry)
+        lines += ["", f"## Decisions ({len(decided)}; {warn} acceptance(s) expired or expiring "
+                  "within 30 days, DM-4)", "",
+                  "| issue | decision | by | expires | expiry | reason |",
+                  "|---:|---|---|---|---|---|"]
+        for x in decided[:MAX_ROWS]:
+            d = x.decision
+            until = d.expires.isoformat() if d.expires else (d.target_release or "")
+            lines.append(f"| {d.issue_id} | {d.action.value} | {md_escape(d.by)} | "
+                         f"{md_escape(until)} | {'**' + x.expiry + '**' if x.expiry else ''} | "
+                         f"{md_escape(d.reason)} |")
     by_comp: dict[str, dict[str, int]] = {}
     for t in r.findings:
         row = by_comp.setdefault(t.scored.exposure.component_id, {})
@@ -87,15 +130,27 @@ def _trend(t: TrendReport) -> str:
         "against the previous release (IEC 62443-4-1 SM-13, continuous improvement).",
         "",
         "| release | " + " | ".join(f"must-fix {sl.label}" for sl in sls)
-        + " | new | fixed | persisting | reintroduced | not analysed | findings |",
-        "|---|" + "---:|" * (len(sls) + 6),
+        + " | new | fixed | persisting | reintroduced | not analysed | findings |"
+        + " backlog | entered | left | high-risk clean |",
+        "|---|" + "---:|" * (len(sls) + 10),
     ]
     for p in t.points:
         lines.append(
             f"| {md_escape(p.release)} | " + " | ".join(str(n) for _, n in p.must_fix_by_sl)
             + f" | {p.new} | {p.fixed} | {p.persisting} | {p.reintroduced} | "
-            f"{p.not_analysed} | {p.total} |"
+            f"{p.not_analysed} | {p.total} | {p.must_fix_open} | {p.must_fix_new} | "
+            f"{p.must_fix_fixed} | {len(p.high_risk_clean)}/{len(p.high_risk_components)} |"
         )
+    shaped = series.shape(t)
+    lines += ["", f"Backlog: must-fix open at {t.sl.label} after triage decisions; entered and "
+              "left: must-fix that joined or left it at that release. High-risk clean: "
+              f"high- and critical-tier components with no must-fix at {t.sl.label}.", "",
+              "## Time to fix, in releases", ""]
+    if shaped.time_to_fix:
+        lines += [f"- {x.severity.label}: {x.fixes} fixed, mean {x.mean:g}, median "
+                  f"{x.median:g}" for x in shaped.time_to_fix]
+    else:
+        lines.append("No issue has been fixed yet.")
     lines += ["", f"<sub>triage {t.tool_version}, {t.generated_at}</sub>", ""]
     return "\n".join(lines)
 

@@ -16,7 +16,11 @@ def _console(buf: io.StringIO) -> Console:
 
 
 def _release(r: ReleaseReport) -> Table:
-    table = Table(title=f"{r.product} {r.release}: {len(r.must_fix)} must-fix at {r.sl.label}")
+    mode = "" if r.mode == "severity" else f" ({r.mode} mode)"
+    caption = None if r.threat_model_given else "no threat model was given: findings rated on " \
+        "their own severity"
+    table = Table(title=f"{r.product} {r.release}: {len(r.must_fix)} must-fix at {r.sl.label}"
+                  f"{mode}", caption=caption)
     for col in ("risk", "severity", "component", "tool", "rule", "location", "status", "issue"):
         table.add_column(col, justify="right" if col in ("risk", "issue") else "left")
     for t in r.must_fix:
@@ -33,11 +37,13 @@ def _trend(t: TrendReport) -> Table:
     table.add_column("release")
     for sl in (1, 2, 3, 4):
         table.add_column(f"must-fix SL-{sl}", justify="right")
-    for col in ("new", "fixed", "persisting", "reintroduced"):
+    for col in ("new", "fixed", "persisting", "reintroduced", f"backlog {t.sl.label}",
+                "high-risk clean"):
         table.add_column(col, justify="right")
     for p in t.points:
         table.add_row(p.release, *[str(n) for _, n in p.must_fix_by_sl], str(p.new),
-                      str(p.fixed), str(p.persisting), str(p.reintroduced))
+                      str(p.fixed), str(p.persisting), str(p.reintroduced), str(p.must_fix_open),
+                      f"{len(p.high_risk_clean)}/{len(p.high_risk_components)}")
     return table
 
 

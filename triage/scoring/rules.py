@@ -9,7 +9,8 @@ one). Any problem is a ``ConfigError`` (exit 4) naming the file and key.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 import yaml
 
 from triage.errors import ConfigError
-from triage.model import SecurityLevel, Severity
+from triage.model import Capability, SecurityLevel, Severity
+from triage.scoring.capability import CapabilityTable, parse_capability, parse_table
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,16 @@ class Rules:
     """Contextual-severity rules."""
     sources: tuple[str, ...]
     """Files the rules came from."""
+    capability: CapabilityTable | None = None
+    """CWE → attacker capability table (``cwe_capability.yaml``)."""
+    capability_wording: tuple[tuple[SecurityLevel, str], ...] = ()
+    """Per SL: the capability-mode policy wording."""
+
+    def capability_policy(self, sl: SecurityLevel) -> tuple[CapabilityTable, str]:
+        """(the CWE table, the capability-mode wording at ``sl``)."""
+        if self.capability is None:
+            raise ConfigError("cwe_capability.yaml: no CWE capability table loaded")
+        return self.capability, dict(self.capability_wording).get(sl, "")
 
     def override_for(self, tool: str, rule_id: str) -> Override | None:
         """First override matching (tool, rule id)."""
@@ -98,7 +112,7 @@ class Rules:
 
 def _read_yaml(path: Path | Any, label: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -108,6 +122,21 @@ def _read_yaml(path: Path | Any, label: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: expected a mapping at the top level")
     return data
+
+
+def _stamp(path: Path | Any) -> tuple[int, int]:
+    """(mtime, size) of a file, so a cached parse is redone when the file changes."""
+    try:
+        st = Path(str(path)).stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _cwe_table(path: str, stamp: tuple[int, int], label: str) -> CapabilityTable:
+    """The parsed CWE table of a file, cached per (file, mtime, size): it is the big one."""
+    return parse_table(_read_yaml(Path(path), label), label, Capability.SIMPLE)
 
 
 def _severity(value: Any, label: str, where: str) -> Severity:
@@ -197,6 +226,27 @@ def load_rules(user_dir: Path | None = None) -> Rules:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{sev_label} / {pol_label}: missing or malformed entry: {e}") from e
+    cap_mode = policy.get("capability_mode") or {}
+    if not isinstance(cap_mode, dict):
+        raise ConfigError(f"{pol_label}: capability_mode: expected a mapping")
+    unknown = parse_capability(cap_mode.get("unknown_cwe", "simple"), pol_label,
+                               "capability_mode.unknown_cwe")
+    try:
+        cap_wording = tuple(
+            (SecurityLevel(int(sl)), str(text))
+            for sl, text in (cap_mode.get("levels") or {}).items()
+        )
+    except (TypeError, ValueError, AttributeError) as e:
+        raise ConfigError(f"{pol_label}: capability_mode.levels: keys must be 1..4") from e
+    cwe_file = shipped / "cwe_capability.yaml"
+    cwe_label = "rules/cwe_capability.yaml"
+    if user_dir is not None and (user_dir / "cwe_capability.yaml").is_file():
+        cwe_file = user_dir / "cwe_capability.yaml"
+        cwe_label = str(cwe_file)
+        sources.insert(0, cwe_label)
+    else:
+        sources.append(cwe_label)
+    table = replace(_cwe_table(str(cwe_file), _stamp(cwe_file), cwe_label), unknown=unknown)
     if sorted(sl for sl, _, _ in thresholds) != list(SecurityLevel):
         raise ConfigError(f"{pol_label}: severity_mode: needs exactly the levels 1, 2, 3, 4")
     ordered = sorted(thresholds)
@@ -213,4 +263,6 @@ def load_rules(user_dir: Path | None = None) -> Rules:
         below_threshold=str(policy.get("below_threshold_disposition") or "below threshold"),
         context=context,
         sources=tuple(sources),
+        capability=table,
+        capability_wording=cap_wording,
     )

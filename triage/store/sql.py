@@ -14,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy import and_, case, create_engine, delete, event, func, insert, not_, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from triage.errors import BadInputError, DatabaseError
 from triage.model import (
+    Action,
+    Decision,
     Exposure,
     Finding,
     IngestResult,
@@ -40,7 +42,7 @@ from triage.model import (
 )
 from triage.store.identity import Candidate, Link, link
 from triage.store.migrate import upgrade
-from triage.store.schema import issues, occurrences, products, releases, scans
+from triage.store.schema import decisions, issues, occurrences, products, releases, scans
 from triage.textkeys import message_key, text_key
 
 
@@ -368,18 +370,48 @@ class SqlStore:
             for r in rows
         ]
 
-    def severity_histogram(self, rel: Release) -> dict[Severity, int]:
-        """Open in-scope defects (kind fail, not suppressed) by contextual severity, in SQL."""
+    def severity_histogram(self, rel: Release, today: dt.date | None = None
+                           ) -> dict[Severity, int]:
+        """Open in-scope defects by contextual severity, counted in SQL.
+
+        Open: kind ``fail``, not suppressed, in scope, and not taken off the list by a live
+        decision (a false positive, an unexpired accepted risk, a deferral whose target
+        release has not come). A confirmed issue counts as critical: it must be fixed at
+        every SL, as ``scoring.decisions.apply_decision`` rules.
+        """
+        today = today or self.clock().date()
+        latest = (select(decisions.c.issue_id, func.max(decisions.c.id).label("did"))
+                  .group_by(decisions.c.issue_id).subquery())
+        dec = decisions.alias("d")
+        target = releases.alias("target")
         with self._tx() as conn:
+            pid = self._product_id(conn, rel.product)
+            live_off = or_(
+                dec.c.action == Action.FALSE_POSITIVE.value,
+                and_(dec.c.action == Action.ACCEPTED_RISK.value,
+                     or_(dec.c.expires.is_(None), dec.c.expires >= today)),
+                and_(dec.c.action == Action.DEFERRED.value,
+                     or_(target.c.seq.is_(None), target.c.seq > rel.seq)),
+            )
+            severity = case((dec.c.action == Action.CONFIRMED.value, int(Severity.CRITICAL)),
+                            else_=occurrences.c.severity)
             rows = conn.execute(
-                select(occurrences.c.severity, func.count())
+                select(severity, func.count())
+                .select_from(
+                    occurrences
+                    .outerjoin(latest, latest.c.issue_id == occurrences.c.issue_id)
+                    .outerjoin(dec, dec.c.id == latest.c.did)
+                    .outerjoin(target, and_(target.c.product_id == pid,
+                                            target.c.name == dec.c.target_release))
+                )
                 .where(
                     occurrences.c.release_id == rel.key,
                     occurrences.c.kind == "fail",
                     occurrences.c.suppression != Suppression.SUPPRESSED.value,
                     occurrences.c.in_scope.is_(True),
+                    or_(dec.c.id.is_(None), not_(live_off)),
                 )
-                .group_by(occurrences.c.severity)
+                .group_by(severity)
             ).all()
         return {Severity(s): int(n) for s, n in rows}
 
@@ -400,6 +432,53 @@ class SqlStore:
                 prev = old_scans.get(s.tool)
                 out.extend(self._compare(conn, pid, s, prev))
             return out
+
+    # ---- decisions (DM-3, DM-4: append-only history) -------------------------------------
+
+    def decide(self, decision: Decision, release: str | None = None) -> Decision:
+        """Append a decision to an issue's history; return it with its id."""
+        with self._tx() as conn:
+            row = conn.execute(select(issues.c.id, issues.c.product_id)
+                               .where(issues.c.id == decision.issue_id)).first()
+            if row is None:
+                raise BadInputError(f"unknown issue {decision.issue_id}",
+                                    hint="issue ids are in status, report and diff output")
+            rid = None
+            if release:
+                rid = conn.scalar(select(releases.c.id).where(
+                    releases.c.product_id == row.product_id, releases.c.name == release))
+            did = conn.execute(insert(decisions).values(
+                issue_id=decision.issue_id, action=decision.action.value,
+                reason=decision.reason, decided_by=decision.by, decided_at=decision.at,
+                expires=decision.expires, target_release=decision.target_release or None,
+                release_id=rid,
+            )).inserted_primary_key[0]  # type: ignore[index]
+        return Decision(**{**_decision_fields(decision), "decision_id": int(did)})
+
+    def current_decisions(self, product: str) -> dict[int, Decision]:
+        """The latest decision of every decided issue of a product."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, product)
+            latest = (select(func.max(decisions.c.id))
+                      .join(issues, issues.c.id == decisions.c.issue_id)
+                      .where(issues.c.product_id == pid)
+                      .group_by(decisions.c.issue_id))
+            rows = conn.execute(select(decisions).where(decisions.c.id.in_(latest))).all()
+        return {r.issue_id: _decision(r) for r in rows}
+
+    def history(self, issue_id: int) -> list[Decision]:
+        """Every decision on an issue, oldest first."""
+        with self._tx() as conn:
+            rows = conn.execute(select(decisions).where(decisions.c.issue_id == issue_id)
+                                .order_by(decisions.c.id)).all()
+        return [_decision(r) for r in rows]
+
+    def issue_keys(self, product: str) -> dict[int, tuple[str, str, str, str]]:
+        """Issue id → (tool, rule id, path, fingerprint) for a product's issues."""
+        with self._tx() as conn:
+            pid = self._product_id(conn, product)
+            rows = conn.execute(select(issues).where(issues.c.product_id == pid)).all()
+        return {r.id: (r.tool, r.rule_id, r.path, r.fingerprint) for r in rows}
 
     def _status_rows(self, conn: Connection, pid: int, rel: Release) -> list[IssueRow]:
         seq = self._release_row(conn, pid, rel.key).seq
@@ -548,6 +627,17 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
         severity=Severity(r.severity), risk_score=r.risk_score,
         explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
     )
+
+
+def _decision_fields(d: Decision) -> dict[str, Any]:
+    return {f: getattr(d, f) for f in Decision.__dataclass_fields__}
+
+
+def _decision(r: Any) -> Decision:
+    at = r.decided_at if r.decided_at.tzinfo else r.decided_at.replace(tzinfo=dt.UTC)
+    return Decision(issue_id=r.issue_id, action=Action(r.action), reason=r.reason,
+                    by=r.decided_by, at=at, expires=r.expires,
+                    target_release=r.target_release or "", decision_id=r.id)
 
 
 def _prov(r: Any) -> Provenance:
