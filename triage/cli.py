@@ -7,6 +7,7 @@ failed on findings (and only that); 2 usage; 3 bad input; 4 bad configuration or
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import tempfile
@@ -100,6 +101,30 @@ def _say(obj: dict[str, Any], text: str) -> None:
         click.echo(text, err=True)
 
 
+class _ReadingBar:
+    """Draws ingest's ``progress(done, total)`` as a bar on stderr; the library only counts."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label="reading SARIF",
+                                         file=sys.stderr)
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+
+
+def _reading_bar(obj: dict[str, Any]) -> _ReadingBar | None:
+    """A bar for long reads, unless -q or stderr is not a terminal (CI logs, pipes)."""
+    return None if obj.get("quiet") or not sys.stderr.isatty() else _ReadingBar()
+
+
 def _write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
 
@@ -137,7 +162,8 @@ def _emit(text: str, output: str | None) -> None:
 @click.option("--db", envvar="TRIAGE_DB", help="Database URL or SQLite file [env TRIAGE_DB; "
               "default ./triage.db].")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
-              help="Directory with your own severity.yaml / policy.yaml.")
+              help="Directory with your own severity.yaml (applied when findings are ingested) "
+                   "and policy.yaml (applied by every command).")
 @click.option("-q", "--quiet", is_flag=True, help="No summaries on stderr.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -172,13 +198,20 @@ def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
            threat_model: str | None, source_root: str | None, strip_prefix: tuple[str, ...],
            after: str | None) -> None:
     """Ingest SARIF logs for a release of a product."""
-    result, must = pipeline.ingest(
-        _context(obj), [Path(p) for p in sarif], product, release,
-        threat_model=Path(threat_model) if threat_model else None,
-        source_root=Path(source_root) if source_root else None,
-        strip_prefixes=strip_prefix, after=after,
-    )
+    bar = _reading_bar(obj)
+    try:
+        result, must = pipeline.ingest(
+            _context(obj), [Path(p) for p in sarif], product, release,
+            threat_model=Path(threat_model) if threat_model else None,
+            source_root=Path(source_root) if source_root else None,
+            strip_prefixes=strip_prefix, after=after, progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     counts = dict(result.counts)
+    for note in result.notes:
+        _say(obj, f"  {note}")
     for s in result.scans:
         again = " (already stored: no change)" if s.tool.name in result.skipped else ""
         health = "" if s.successful and not s.not_analysed else (
@@ -320,33 +353,52 @@ _ACTIONS = {
 
 
 def _default_user() -> str:
-    return os.environ.get("TRIAGE_USER") or os.environ.get("USER") or "unknown"
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        login = ""
+    return os.environ.get("TRIAGE_USER") or login or "unknown"
 
 
 @cli.command()
 @click.argument("issue_id", type=click.IntRange(1))
-@click.option("--confirm", "action", flag_value="confirm", help="A real issue: must fix.")
-@click.option("--false-positive", "action", flag_value="false_positive",
-              help="Not a real issue.")
-@click.option("--accept-risk", "action", flag_value="accept_risk",
-              help="Accept the residual risk until --expires (needs --by as approver).")
-@click.option("--defer", "action", flag_value="defer", help="Fix in --target-release.")
-@click.option("--reopen", "action", flag_value="reopen", help="Back to the policy's verdict.")
+@click.option("--confirm", is_flag=True, help="A real issue: must fix at every SL.")
+@click.option("--false-positive", is_flag=True, help="Not a real issue.")
+@click.option("--accept-risk", is_flag=True,
+              help="Accept the residual risk until --expires; --by names the approver.")
+@click.option("--defer", is_flag=True, help="Fix in --target-release.")
+@click.option("--reopen", is_flag=True, help="Back to the policy's verdict.")
 @click.option("--reason", required=True, help="Why (recorded in the history).")
-@click.option("--by", help="Who decides [env TRIAGE_USER, else USER].")
-@click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), help="Last day of an accepted risk.")
+@click.option("--by", help="Who decides [env TRIAGE_USER, else the login name].")
+@click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Last day an accepted risk holds.")
 @click.option("--target-release", help="Release a deferral points to.")
-@click.option("--release", help="Release the decision was taken on (for the record).")
+@click.option("--release", help="Release the decision is taken on [default: the newest].")
 @click.pass_obj
-def decide(obj: dict, issue_id: int, action: str | None, reason: str, by: str | None,
-           expires: Any, target_release: str | None, release: str | None) -> None:
+def decide(obj: dict, issue_id: int, confirm: bool, false_positive: bool, accept_risk: bool,
+           defer: bool, reopen: bool, reason: str, by: str | None, expires: Any,
+           target_release: str | None, release: str | None) -> None:
     """Record a triage decision on a tracked issue; it follows the issue into later releases."""
-    if action is None:
-        raise click.UsageError("choose one of --confirm, --false-positive, --accept-risk, "
-                               "--defer, --reopen")
+    chosen = [name for name, on in (("confirm", confirm), ("false_positive", false_positive),
+                                    ("accept_risk", accept_risk), ("defer", defer),
+                                    ("reopen", reopen)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("choose exactly one of --confirm, --false-positive, "
+                               "--accept-risk, --defer, --reopen")
+    action = _ACTIONS[chosen[0]]
+    if not reason.strip():
+        raise click.BadParameter("must say why", param_hint="--reason")
     ctx = _context(obj)
+    if action == Action.ACCEPTED_RISK:
+        # DM-4: an accepted residual risk has an approver and an end, reviewed when it comes.
+        if expires is None or not by:
+            raise click.UsageError("--accept-risk needs --expires YYYY-MM-DD and --by APPROVER")
+        if expires.date() < ctx.clock().date():
+            raise click.BadParameter(f"{expires.date()} is already past", param_hint="--expires")
+    if action == Action.DEFERRED and not target_release:
+        raise click.UsageError("--defer needs --target-release R")
     d = pipeline.decide(ctx, Decision(
-        issue_id=issue_id, action=_ACTIONS[action], reason=reason, by=by or _default_user(),
+        issue_id=issue_id, action=action, reason=reason, by=by or _default_user(),
         at=ctx.clock(), expires=expires.date() if expires else None,
         target_release=target_release or ""), release)
     until = (f" until {d.expires}" if d.expires else "") + (

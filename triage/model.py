@@ -213,9 +213,21 @@ class Finding:
     suppression: Suppression = Suppression.ACTIVE
     """Suppression state."""
     tool_fingerprints: tuple[tuple[str, str], ...] = ()
-    """Stable fingerprints the tool gave (placeholders removed), as (key, value) pairs."""
+    """The tool's ``fingerprints:KEY`` (placeholders removed) and ``partialFingerprints:KEY``
+    pairs; see ``identity_fingerprints`` for those that identify a result alone."""
     fingerprint: str = ""
     """Our content fingerprint: tool, rule, path, normalised flagged text, occurrence index."""
+    rank: float | None = None
+    """SARIF ``rank`` (§3.27.28) on the spec's 0-100 scale, or None when absent."""
+
+    @property
+    def identity_fingerprints(self) -> tuple[tuple[str, str], ...]:
+        """The tool fingerprints that identify a result on their own (SARIF §3.27.16).
+
+        ``partialFingerprints`` (§3.27.17) are hash inputs that several results may share,
+        so they are left out.
+        """
+        return tuple(fp for fp in self.tool_fingerprints if fp[0].startswith("fingerprints:"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +416,8 @@ class IngestResult:
     """Tools whose identical log was already stored (re-ingest is a no-op)."""
     counts: tuple[tuple[str, int], ...] = ()
     """Status counts (status, n) for the release after this ingest."""
+    notes: tuple[str, ...] = ()
+    """What the user should know about this ingest (a threat model taken from the store)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,8 +477,8 @@ class ReleaseReport:
 
     @property
     def disagreements(self) -> tuple[TriagedFinding, ...]:
-        """``combined`` mode: findings the severity and capability modes judge differently."""
-        return tuple(t for t in self.findings if t.verdict.disagreement)
+        """``combined`` mode: findings the two modes judge differently and no human decided."""
+        return tuple(t for t in self.findings if t.verdict.disagreement and t.decision is None)
 
     @property
     def must_fix(self) -> tuple[TriagedFinding, ...]:

@@ -122,14 +122,39 @@ def ingest(
     source_root: Path | None = None,
     strip_prefixes: tuple[str, ...] = (),
     after: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[IngestResult, dict[SecurityLevel, int]]:
     """Read, join, score and store SARIF logs for a release; return what was stored.
 
     Everything is parsed and validated before the store is touched, so bad input changes
-    nothing already stored.
+    nothing already stored. ``progress(done, total)`` hears how far reading the logs is.
     """
+    notes: list[str] = []
+    if threat_model is None:
+        # A product judged with a threat model keeps it: a CI job that forgets the option
+        # must not silently judge the release without one (and pass its gate).
+        recorded = ctx.store.recorded_threat_model(product)
+        if recorded:
+            threat_model = Path(recorded)
+            if not threat_model.is_file():
+                raise BadInputError(
+                    f"{recorded}: the threat model of {product}'s earlier releases is not there",
+                    hint="pass --threat-model FILE")
+            notes.append(f"threat model: {recorded} (recorded with the earlier releases)")
+    if source_root is not None and not source_root.is_dir():
+        raise BadInputError(f"{source_root}: --source-root is not a directory")
     join = ThreatModelJoin(threat_model)
-    scans = read_sarif(sarif_paths, PathNormaliser(source_root, strip_prefixes))
+    normaliser = PathNormaliser(source_root, strip_prefixes)
+    scans = read_sarif(sarif_paths, normaliser, now=ctx.clock(), progress=progress)
+    if not scans:
+        names = ", ".join(Path(p).name for p in sarif_paths)
+        raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
+                            hint="a scanner that ran writes one run, even with no results")
+    # With the source tree at hand, keep each file's line hashes: the next release links
+    # its findings to these through a line diff (DESIGN.md §8, identity).
+    sources = {path: normaliser.line_hashes(path)
+               for path in sorted({f.location.path for s in scans for f in s.findings})
+               if path} if source_root is not None else {}
     batches = [
         (s, [score(f, join.exposure(f.location.path), ctx.rules) for f in s.findings])
         for s in scans
@@ -137,7 +162,9 @@ def ingest(
     target = SecurityLevel(join.model.target_sl) if join.model else None
     tm = (str(threat_model), join.sha256) if threat_model is not None else None
     result = ctx.store.ingest(product, release, batches, after=after, target_sl=target,
-                              threat_model=tm)
+                              threat_model=tm, sources=sources)
+    if notes:
+        result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)
 
 
@@ -168,7 +195,7 @@ def _triaged(
     statuses = ctx.store.status(rel)
     by_prov = {(r.tool, r.to_prov): r.status for r in statuses if r.to_prov is not None}
     gone = [r for r in statuses if r.status in (Status.FIXED, Status.NOT_ANALYSED)]
-    decided = ctx.store.current_decisions(rel.product)
+    decided = ctx.store.current_decisions(rel.product, rel)
     today = ctx.clock().date()
     order = {r.name: r.seq for r in ctx.store.releases(rel.product)}
     out = []

@@ -453,13 +453,16 @@ def test_artifact_index_without_uri() -> None:
     assert {f.location.path for f in s.findings} == {
         "FunctionalTestOutput.BaselineOption/ToBeValidated.sarif"
     }
-    # message.id + arguments through the rule's messageStrings (SARIF 3.11.7).
+    # message.id + arguments through the rule's messageStrings (SARIF 3.11.7). results[0]
+    # is baselineState "absent" (not in this run), so the first finding is results[1].
     first = s.findings[0]
+    assert (first.provenance.result, first.rule_id) == (1, "SARIF2003")
     assert first.message == (
-        "'runs[0].tool.driver' does not provide a 'rules' property. 'rules' contain information "
-        "that helps users understand why each rule fires and what the user can do to fix it."
+        "runs[0]: This run does not provide 'versionControlProvenance'. As a result, it is not "
+        "possible to determine which version of code was analyzed, nor to map relative paths "
+        "to their locations within the repository."
     )
-    assert first.rule_name == "ProvideRuleProperties"
+    assert first.rule_name == "ProvideVersionControlProvenance"
     assert all(f.message for f in s.findings)
     # SARIF2005 results have no level and the rule has no defaultConfiguration: warning.
     assert {f.level for f in s.findings if f.rule_id == "SARIF2005"} == {"warning"}

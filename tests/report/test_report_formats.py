@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -15,9 +16,12 @@ import jsonschema
 import pytest
 from triage_testkit import TESTS, THREAT_MODEL, invoke, report_json
 
+from triage import pipeline
 from triage.errors import ConfigError
 from triage.model import Action, Decision, Status, Suppression
 from triage.report import FORMATS, RELEASE_ONLY, render, sarif_format
+from triage.scoring import load_rules
+from triage.store import open_store
 
 SCHEMA = json.loads((TESTS / "data" / "schemas" / "sarif-schema-2.1.0.json")
                     .read_text(encoding="utf-8"))
@@ -97,8 +101,6 @@ def test_junit_has_one_failing_case_per_must_fix_finding(demo) -> None:
 
 
 def test_junit_passes_when_nothing_must_be_fixed(demo_context) -> None:
-    from triage import pipeline
-
     at1 = pipeline.release_report(demo_context, "pymodbus", "3.16.1", sl=1)
     assert not at1.must_fix
     root = ET.fromstring(render("junit", at1))
@@ -211,8 +213,6 @@ def test_triaged_sarif_round_trips_through_ingest(demo, tmp_path: Path) -> None:
 def test_triaged_sarif_stays_inside_the_gzipped_upload_limit(
     demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gzip
-
     full = render("sarif", demo.big)
     limit = len(gzip.compress(full.encode())) // 3
     monkeypatch.setattr(sarif_format, "MAX_GZIP_BYTES", limit)
@@ -229,3 +229,32 @@ def test_triaged_sarif_stays_inside_the_gzipped_upload_limit(
         kept += len(ids)
         left += run["properties"].get("results_left_out", 0)
     assert kept + left == len(demo.big.findings) and left > 0
+
+
+def test_triaged_sarif_gives_back_the_tools_fingerprints(tmp_path: Path) -> None:
+    """CodeQL's partialFingerprints (real output) come back as partialFingerprints."""
+    db = f"sqlite:///{tmp_path / 'fp.db'}"
+    log = TESTS / "data" / "sarif" / "codeql-action__valid-sarif.sarif"
+    res = invoke("ingest", log, "--product", "fp", "--release", "1", db=db)
+    assert res.exit_code == 0, res.stderr
+    ctx = pipeline.Context(store=open_store(db), rules=load_rules(None))
+    try:
+        report = pipeline.release_report(ctx, "fp", "1")
+    finally:
+        ctx.store.close()
+    doc = json.loads(render("sarif", report))
+    assert not list(jsonschema.Draft4Validator(SCHEMA).iter_errors(doc))
+    by_issue = {t.issue_id: t.scored.finding for t in report.findings}
+    checked = 0
+    for run in doc["runs"]:
+        for r in run["results"]:
+            f = by_issue[r["properties"]["issue"]]
+            assert r["fingerprints"]["triage/v1"] == f.fingerprint
+            for key, value in f.tool_fingerprints:
+                kind, _, name = key.rpartition(":")
+                where = "partialFingerprints" if kind == "partialFingerprints" else "fingerprints"
+                assert r[where][name] == value
+                checked += 1
+            for where in ("fingerprints", "partialFingerprints"):
+                assert not any(":" in k for k in r.get(where, {}))
+    assert checked >= 2

@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import replace
 
+from triage import pipeline
 from triage.report import render
 
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -89,8 +90,6 @@ def test_release_page_shows_scope_mode_and_the_missing_model(demo) -> None:
 
 
 def test_release_page_lists_the_disagreements_of_the_combined_mode(demo, demo_context) -> None:
-    from triage import pipeline
-
     combined = pipeline.release_report(demo_context, "pymodbus", "3.3.0", mode="combined")
     assert combined.disagreements
     page = render("html", combined)

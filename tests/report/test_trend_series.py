@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -12,7 +13,7 @@ from triage_testkit import PRODUCT, THREAT_MODEL
 import threatmodel
 from triage import pipeline
 from triage.model import SecurityLevel, Tier
-from triage.report import series
+from triage.report import render, series
 
 
 def test_backlog_moves_by_what_enters_and_leaves(demo) -> None:
@@ -102,3 +103,13 @@ def test_a_trend_with_no_fix_has_no_time_to_fix(demo) -> None:
     first = replace(demo.trend, points=demo.trend.points[:1], fixes=())
     shaped = series.shape(first)
     assert shaped.time_to_fix == () and shaped.fixed == (0,)
+
+
+def test_trend_json_carries_the_shaped_series(demo) -> None:
+    doc = json.loads(render("json", demo.trend))
+    shaped = series.shape(demo.trend)
+    assert doc["rolling_window"] == series.ROLLING_WINDOW
+    assert [r["rolling_mean"]["fixed"] for r in doc["releases"]] == list(shaped.fixed_rolling)
+    assert [r["backlog"]["open"] for r in doc["releases"]] == list(shaped.backlog)
+    assert [(x["severity"], x["fixed"]) for x in doc["time_to_fix"]] == [
+        (x.severity.label, x.fixes) for x in shaped.time_to_fix]

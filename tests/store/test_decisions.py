@@ -62,7 +62,8 @@ def test_false_positive_leaves_the_must_fix_list_and_follows_the_issue(two_relea
     ctx = two_releases
     issue = _by_rule(ctx, "3.6.9", "B104", SIM)
     assert issue in _must_fix(ctx, "3.6.9")
-    pipeline.decide(ctx, _decision(issue, Action.FALSE_POSITIVE, reason="lab-only default"))
+    pipeline.decide(ctx, _decision(issue, Action.FALSE_POSITIVE, reason="lab-only default"),
+                    release="3.6.9")
     for release in ("3.6.9", "3.9.2"):  # the decision follows the identity
         assert issue not in _must_fix(ctx, release)
         rep = pipeline.release_report(ctx, PRODUCT, release, 2)
@@ -70,6 +71,19 @@ def test_false_positive_leaves_the_must_fix_list_and_follows_the_issue(two_relea
         assert t.verdict.disposition == "false-positive"
         assert "lab-only default" in t.verdict.reason and "S. Advisor" in t.verdict.reason
         assert t.decision is not None and t.decision.action == Action.FALSE_POSITIVE
+
+
+def test_a_decision_does_not_rewrite_earlier_releases(two_releases):
+    """Taken without --release, a decision holds from the newest release on (SM-13 trend)."""
+    ctx = two_releases
+    issue = _by_rule(ctx, "3.6.9", "B104", SIM)
+    before = pipeline.trend(ctx, PRODUCT).points
+    pipeline.decide(ctx, _decision(issue, Action.FALSE_POSITIVE))
+    after = pipeline.trend(ctx, PRODUCT).points
+    assert after[0].must_fix_by_sl == before[0].must_fix_by_sl  # 3.6.9 as it was
+    assert dict(after[1].must_fix_by_sl)[SecurityLevel.SL2] == dict(
+        before[1].must_fix_by_sl)[SecurityLevel.SL2] - 1
+    assert issue in _must_fix(ctx, "3.6.9") and issue not in _must_fix(ctx, "3.9.2")
 
 
 def test_accepted_risk_expires_and_returns_to_open(two_releases, db_url):
@@ -86,7 +100,8 @@ def test_accepted_risk_expires_and_returns_to_open(two_releases, db_url):
 def test_deferral_holds_until_its_target_release(two_releases):
     ctx = two_releases
     issue = _by_rule(ctx, "3.6.9", "B104", "pymodbus/transport/transport.py")
-    pipeline.decide(ctx, _decision(issue, Action.DEFERRED, target_release="3.9.2"))
+    pipeline.decide(ctx, _decision(issue, Action.DEFERRED, target_release="3.9.2"),
+                    release="3.6.9")
     assert issue not in _must_fix(ctx, "3.6.9")
     again = _must_fix(ctx, "3.9.2")
     assert issue in again and "which has come" in again[issue].verdict.reason
@@ -158,7 +173,15 @@ def test_cli_decide_export_import_and_bad_files(db_url, tmp_path):
                  db=db_url)
     assert res.exit_code == 0 and f"issue {first}: false-positive by QA" in res.stderr
     res = invoke("decide", first, "--reason", "no action", db=db_url)
-    assert res.exit_code == 2 and "choose one of" in res.stderr
+    assert res.exit_code == 2 and "choose exactly one of" in res.stderr
+    both = invoke("decide", first, "--confirm", "--false-positive", "--reason", "x", db=db_url)
+    assert both.exit_code == 2 and "choose exactly one of" in both.stderr
+    res = invoke("decide", first, "--accept-risk", "--reason", "x", "--expires", "2020-01-01",
+                 "--by", "PSA", db=db_url)
+    assert res.exit_code == 2 and "already past" in res.stderr
+    res = invoke("decide", first, "--accept-risk", "--reason", "x", "--expires", "2099-01-01",
+                 db=db_url)
+    assert res.exit_code == 2 and "--by APPROVER" in res.stderr
     out = tmp_path / "decisions.yaml"
     res = invoke("decisions", "export", out, "--product", PRODUCT, db=db_url)
     assert res.exit_code == 0 and out.exists() and res.stdout == ""

@@ -75,6 +75,9 @@ def parse_decisions(text: str, name: str) -> tuple[str, list[DecisionEntry]]:
         raise BadInputError(place(name, where, f"YAML error: {e.problem}")) from e
     except yaml.YAMLError as e:
         raise BadInputError(place(name, "", f"YAML error: {e}")) from e
+    except ValueError as e:  # an unquoted date YAML cannot build, such as 2027-01-32
+        raise BadInputError(place(name, "", f"bad value: {e}"),
+                            hint="write dates as YYYY-MM-DD of a real day") from e
     if not isinstance(doc, dict):
         raise BadInputError(place(name, "$", "expected a mapping with 'decisions'"))
     if doc.get("schema_version") != SCHEMA_VERSION:

@@ -8,6 +8,7 @@ identity survives a change of build directory.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from functools import lru_cache
@@ -15,6 +16,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 _DRIVE = re.compile(r"^/?([A-Za-z]):/")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+# A web view of a repository at a commit or branch: GitHub and Gitea ``/blob/REF/``,
+# ``/tree/REF/`` and ``/raw/REF/``, GitLab ``/-/blob/REF/``, Bitbucket ``/src/REF/``.
+_REPO_ROOT = re.compile(
+    r"^https?://[^/?#]+/(?:[^/?#]+/)+?(?:-/)?(?:blob|tree|raw|src)/[^/?#]+/(?P<path>[^?#]*)$"
+)
 
 
 class PathNormaliser:
@@ -43,7 +50,17 @@ class PathNormaliser:
         """Return the repository-relative POSIX path for ``uri`` (resolved against ``base``)."""
         if base and not self._is_absolute(uri):
             uri = base.rstrip("/") + "/" + uri
-        if uri.lower().startswith("file:"):
+        scheme = _SCHEME.match(uri)
+        if scheme and scheme[1].lower() != "file":
+            # SARIF 3.4.3: a base may be any absolute URI. A repository view at a commit
+            # (SARIF SDK samples map SRCROOT to github.com/ORG/REPO/blob/SHA/) is the source
+            # root, so what follows it is the repository-relative path; any other non-file
+            # URI is kept exactly as written, never mangled by path normalisation.
+            repo = _REPO_ROOT.match(uri)
+            if not repo:
+                return uri
+            uri = repo["path"]
+        elif uri.lower().startswith("file:"):
             try:
                 parts = urlsplit(uri)
                 uri = parts.path if not parts.netloc or parts.netloc == "localhost" else (
@@ -93,3 +110,16 @@ class PathNormaliser:
             return tuple(target.read_text(encoding="utf-8", errors="replace").splitlines())
         except OSError:
             return ()
+
+    def line_hashes(self, path: str) -> str:
+        """Short hashes of every whitespace-normalised line of ``path`` under the source root.
+
+        Eight hex digits per line, concatenated: what a line diff between two releases needs,
+        so the trees themselves are not needed later. ``""`` when the file is not there.
+        """
+        if not self.source_root or not path or path.startswith("/"):
+            return ""
+        return "".join(
+            hashlib.blake2b(" ".join(line.split()).encode(), digest_size=4).hexdigest()
+            for line in self._lines(path)
+        )

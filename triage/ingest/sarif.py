@@ -3,90 +3,35 @@
 Every structural problem stops with a ``BadInputError`` whose message names the file and
 the JSON path (``scan.sarif: runs[0].results[17].locations[0]: expected an object, got a
 string``). Nothing is dropped: results that are not defects (``kind`` other than ``fail``),
-suppressed results and parse-failure results are all kept with their state.
+suppressed results and parse-failure results are all kept with their state. Only results
+whose ``baselineState`` is ``absent`` are left out: they describe the baseline, not this run
+(SARIF 3.27.24), and the scan's notes count them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from triage.errors import BadInputError, place
+from triage.ingest import states, taxonomy
+from triage.ingest.adapters import RawResult, adapter_for
 from triage.ingest.paths import PathNormaliser
-from triage.model import Finding, Location, Provenance, ScanInput, Suppression, Tool
+from triage.ingest.reader import Reader, type_name
+from triage.model import Finding, Location, Provenance, ScanInput, Tool
 from triage.textkeys import text_key
 
 _LEVELS = ("error", "warning", "note", "none")
+_BASELINE_STATES = ("new", "unchanged", "updated", "absent")
 _KINDS = ("fail", "pass", "review", "open", "notApplicable", "informational")
-_CWE_TAG = re.compile(r"(?:^|/)cwe[-_:/ ]?(\d+)\b", re.IGNORECASE)
-# Fingerprint values that scanners write when they have no real fingerprint.
-_PLACEHOLDERS = frozenset({"requires login", "", "0"})
 MAX_SARIF_BYTES = 2 * 1024**3
-
-
-def _type_name(value: Any) -> str:
-    return {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-
-
-class _Reader:
-    """Typed access to a parsed JSON document that reports the JSON path on error."""
-
-    def __init__(self, name: str, sha256: str = "") -> None:
-        self.name = name
-        self.sha256 = sha256
-
-    def fail(self, where: str, what: str) -> BadInputError:
-        return BadInputError(
-            place(self.name, where, what), hint="check that the file is SARIF 2.1.0 as written"
-        )
-
-    def obj(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, got {_type_name(value)}")
-        return value
-
-    def arr(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(where, f"expected an array, got {_type_name(value)}")
-        return value
-
-    def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = parent.get(key)
-        return {} if value is None else self.obj(value, f"{where}.{key}")
-
-    def opt_arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
-        value = parent.get(key)
-        return [] if value is None else self.arr(value, f"{where}.{key}")
-
-    def opt_str(self, parent: dict[str, Any], key: str, where: str) -> str:
-        value = parent.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self.fail(f"{where}.{key}", f"expected a string, got {_type_name(value)}")
-        return value
-
-    def opt_int(self, parent: dict[str, Any], key: str, where: str) -> int | None:
-        value = parent.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", f"expected an integer, got {_type_name(value)}")
-        return value
 
 
 def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -109,7 +54,7 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
         raise BadInputError(
             place(name, f"line {e.lineno} column {e.colno}", f"not valid JSON: {e.msg}")
         ) from e
-    rd = _Reader(name)
+    rd = Reader(name)
     rd.obj(doc, "$")
     version = doc.get("version")
     if version != "2.1.0":
@@ -121,24 +66,47 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     return doc, raw
 
 
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: bytes of SARIF read so far (results of the current log count in
+proportion) out of the logs' total size. Called at most every ``PROGRESS_EVERY`` results."""
+
+PROGRESS_EVERY = 2048
+
+
 def read_sarif(
-    paths: Iterable[Path], normaliser: PathNormaliser | None = None
+    paths: Iterable[Path],
+    normaliser: PathNormaliser | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> list[ScanInput]:
     """Read SARIF logs and group their runs by tool: one ``ScanInput`` per tool name.
 
     Several runs of one tool, in one or several logs, form one scan (DESIGN.md §5).
+    ``now`` is the clock suppression expiries are judged against (default: now, UTC).
+    ``progress`` is told how far the reading is; the caller renders it (or not).
     """
+    paths = [Path(p) for p in paths]
     normaliser = normaliser or PathNormaliser()
+    if now is None:
+        now = dt.datetime.now(dt.UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
     by_tool: dict[str, list[tuple[int, str, bytes, _RunResult]]] = {}
     lines: dict[tuple[str, int], str] = {}
+    total = sum(_size(p) for p in paths) if progress else 0
+    done = 0
     for log_index, path in enumerate(paths):
-        doc, raw = load_log(Path(path))
-        rd = _Reader(Path(path).name, hashlib.sha256(raw).hexdigest())
+        doc, raw = load_log(path)
+        rd = Reader(path.name, hashlib.sha256(raw).hexdigest())
+        tick = _ticker(progress, doc["runs"], done, len(raw), total)
         for run_index, run in enumerate(doc["runs"]):
-            parsed = _read_run(rd, run, run_index, normaliser)
+            parsed = _read_run(rd, run, run_index, normaliser, now, tick)
             by_tool.setdefault(parsed.tool.name, []).append((log_index, rd.name, raw, parsed))
             for key, text in parsed.lines.items():
                 lines.setdefault(key, text)
+        done += len(raw)
+        if progress:
+            progress(min(done, total), total)
     scans = []
     for _name, parts in by_tool.items():
         digest = hashlib.sha256()
@@ -185,8 +153,39 @@ class _RunResult:
         self.successful = True
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # load_log reports it
+        return 0
+
+
+def _ticker(
+    progress: Progress | None, runs: list[Any], start: int, size: int, total: int
+) -> Callable[[], None] | None:
+    """A callback for each result of one log that reports progress every so many results."""
+    if progress is None:
+        return None
+    count = sum(len(r["results"]) for r in runs if isinstance(r, dict)
+                and isinstance(r.get("results"), list))
+    seen = 0
+
+    def tick() -> None:
+        nonlocal seen
+        seen += 1
+        if count and seen % PROGRESS_EVERY == 0:
+            progress(min(start + size * seen // count, total), total)
+
+    return tick
+
+
 def _read_run(
-    rd: _Reader, run: Any, run_index: int, normaliser: PathNormaliser
+    rd: Reader,
+    run: Any,
+    run_index: int,
+    normaliser: PathNormaliser,
+    now: dt.datetime,
+    tick: Callable[[], None] | None = None,
 ) -> _RunResult:
     where = f"runs[{run_index}]"
     run = rd.obj(run, where)
@@ -198,24 +197,36 @@ def _read_run(
     version = rd.opt_str(driver, "version", f"{where}.tool.driver") or rd.opt_str(
         driver, "semanticVersion", f"{where}.tool.driver"
     )
-    tool = Tool(name=_tool_key(name), version=version)
+    adapter = adapter_for(name)
+    tool = Tool(name=adapter.tool_name(name), version=version)
     out = _RunResult(tool)
     components = [driver] + [
         rd.obj(ext, f"{where}.tool.extensions[{i}]")
         for i, ext in enumerate(rd.opt_arr(tool_obj, "extensions", f"{where}.tool"))
     ]
     rules = _RuleTable(rd, components, where)
-    cwe_taxonomies = _cwe_taxonomies(rd, run, where)
+    cwe_taxonomies = taxonomy.cwe_taxonomies(rd, run, where)
     base_ids = _uri_bases(rd, run, where)
     artifacts = rd.opt_arr(run, "artifacts", where)
     overrides = _level_overrides(rd, run, where)
     _read_health(rd, run, where, normaliser, base_ids, out)
 
     results = rd.opt_arr(run, "results", where)
+    absent = 0
     for i, result in enumerate(results):
+        if tick:
+            tick()
         rwhere = f"{where}.results[{i}]"
         result = rd.obj(result, rwhere)
         rule, rule_id = rules.resolve(result, rwhere)
+        state = rd.opt_str(result, "baselineState", rwhere)
+        if state and state not in _BASELINE_STATES:
+            raise rd.fail(f"{rwhere}.baselineState", f"unknown baselineState {state!r}")
+        if state == "absent":
+            # SARIF 3.27.24: "absent" means the result was in the baseline but not in this
+            # run; it describes the baseline, so it is no finding of this scan.
+            absent += 1
+            continue
         # SARIF 3.27.9: kind defaults to "fail".
         kind = rd.opt_str(result, "kind", rwhere) or "fail"
         if kind not in _KINDS:
@@ -231,42 +242,42 @@ def _read_run(
             raw_tags, list
         ) else ()
         rule_name = (rule or {}).get("name")
-        taxa_cwes = _taxa_cwes(rd, result, rule, rules, rwhere, cwe_taxonomies)
-        out.findings.append(
-            Finding(
-                tool=tool,
-                rule_id=rule_id,
-                rule_name=rule_name if isinstance(rule_name, str) and rule_name else rule_id,
-                message=_message(rd, result, rule, rwhere),
-                location=location,
-                level=level,
-                kind=kind,
-                provenance=Provenance(file=rd.name, run=run_index, result=i, sha256=rd.sha256),
-                native_severity=str(props.get("issue_severity") or "").upper(),
-                native_confidence=str(props.get("issue_confidence") or "").upper(),
-                security_severity=_security_severity(props, rule_props),
-                cwe_ids=_cwes(tags, rule_props, taxa_cwes),
-                tags=tags,
-                suppression=_suppression(rd, result, rwhere),
-                tool_fingerprints=_tool_fingerprints(rd, result, rwhere),
-            )
+        taxa_cwes = taxonomy.taxa_cwes(rd, result, rule, rules, rwhere, cwe_taxonomies)
+        finding = Finding(
+            tool=tool,
+            rule_id=rule_id,
+            rule_name=rule_name if isinstance(rule_name, str) and rule_name else rule_id,
+            message=_message(rd, result, rule, rwhere),
+            location=location,
+            level=level,
+            kind=kind,
+            provenance=Provenance(file=rd.name, run=run_index, result=i, sha256=rd.sha256),
+            security_severity=_security_severity(props, rule_props),
+            cwe_ids=taxonomy.cwes(tags, rule_props, taxa_cwes),
+            tags=tags,
+            suppression=states.suppression(rd, result, rwhere, now),
+            tool_fingerprints=states.tool_fingerprints(rd, result, rwhere),
+            rank=_rank(rd, result, rule, rwhere),
         )
-        if tool.name == "ruff" and rule_id == "invalid-syntax" and location.path:
-            # ruff reports a file it cannot parse as a result, not a notification.
-            out.not_analysed.add(location.path)
+        raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
+        finding = adapter.adapt(finding, raw_result)
+        out.findings.append(finding)
+        if finding.location.path and adapter.parse_failure(finding, raw_result):
+            # A producer that reports an unparsable file as a result (ruff): not analysed.
+            out.not_analysed.add(finding.location.path)
+    if absent:
+        out.notes.append(
+            f"{tool.name}: run {run_index}: {absent} result(s) with baselineState 'absent' "
+            "(in the baseline only, not in this run) not counted as findings"
+        )
     _drop_shared_fingerprints(out)
     return out
-
-
-def _tool_key(name: str) -> str:
-    low = name.strip().lower()
-    return "semgrep" if low.startswith("semgrep") else low
 
 
 class _RuleTable:
     """Rules of the driver and the extensions, by index and by id (SARIF 3.52)."""
 
-    def __init__(self, rd: _Reader, components: list[dict[str, Any]], where: str) -> None:
+    def __init__(self, rd: Reader, components: list[dict[str, Any]], where: str) -> None:
         self.rd = rd
         self.by_component: list[list[dict[str, Any]]] = []
         self.by_id: dict[str, dict[str, Any]] = {}
@@ -323,7 +334,7 @@ class _RuleTable:
         return rule, rule_id or "(no rule)"
 
 
-def _level_overrides(rd: _Reader, run: dict[str, Any], where: str) -> dict[str, str]:
+def _level_overrides(rd: Reader, run: dict[str, Any], where: str) -> dict[str, str]:
     """Rule id → level from invocations' ruleConfigurationOverrides (SARIF 3.20.5)."""
     out: dict[str, str] = {}
     for i, inv in enumerate(rd.opt_arr(run, "invocations", where)):
@@ -341,7 +352,7 @@ def _level_overrides(rd: _Reader, run: dict[str, Any], where: str) -> dict[str, 
 
 
 def _effective_level(
-    rd: _Reader,
+    rd: Reader,
     result: dict[str, Any],
     rule: dict[str, Any] | None,
     rule_id: str,
@@ -368,7 +379,7 @@ def _effective_level(
     return "warning"
 
 
-def _uri_bases(rd: _Reader, run: dict[str, Any], where: str) -> dict[str, str]:
+def _uri_bases(rd: Reader, run: dict[str, Any], where: str) -> dict[str, str]:
     """Resolve ``originalUriBaseIds`` to absolute or root-relative prefixes (SARIF 3.14.14)."""
     raw = rd.opt_obj(run, "originalUriBaseIds", where)
     resolved: dict[str, str] = {}
@@ -392,7 +403,7 @@ def _uri_bases(rd: _Reader, run: dict[str, Any], where: str) -> dict[str, str]:
 
 
 def _primary_location(
-    rd: _Reader,
+    rd: Reader,
     result: dict[str, Any],
     where: str,
     normaliser: PathNormaliser,
@@ -465,7 +476,7 @@ def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str])
 
 
 def _artifact_path(
-    rd: _Reader,
+    rd: Reader,
     art: dict[str, Any],
     where: str,
     normaliser: PathNormaliser,
@@ -486,7 +497,7 @@ def _artifact_path(
     return normaliser.normalise(uri, base_ids.get(base, "") if base else "")
 
 
-def _message(rd: _Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str) -> str:
+def _message(rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str) -> str:
     msg = rd.opt_obj(result, "message", where)
     text = rd.opt_str(msg, "text", f"{where}.message")
     if text:
@@ -504,6 +515,27 @@ def _message(rd: _Reader, result: dict[str, Any], rule: dict[str, Any] | None, w
     )
 
 
+def _rank(
+    rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str
+) -> float | None:
+    """``rank`` of the result, else of the rule's defaultConfiguration (SARIF 3.27.28, 3.50.6).
+
+    0.0-100.0, with -1 (the default) meaning "no rank".
+    """
+    value, vwhere = result.get("rank"), f"{where}.rank"
+    if value is None and rule:
+        conf = rule.get("defaultConfiguration")
+        if isinstance(conf, dict):
+            value, vwhere = conf.get("rank"), "defaultConfiguration.rank"
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise rd.fail(vwhere, f"expected a number, got {type_name(value)}")
+    if not -1.0 <= value <= 100.0:
+        raise rd.fail(vwhere, f"rank {value!r} outside -1.0 .. 100.0")
+    return None if value == -1 else float(value)
+
+
 def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> float | None:
     for source in (props, rule_props):
         value = source.get("security-severity")
@@ -515,114 +547,19 @@ def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> flo
     return None
 
 
-def _cwes(
-    tags: tuple[str, ...], rule_props: dict[str, Any], taxa: tuple[int, ...] = ()
-) -> tuple[int, ...]:
-    found: list[int] = []
-    extra = rule_props.get("cwe")
-    candidates = list(tags) + ([str(x) for x in extra] if isinstance(extra, list) else (
-        [str(extra)] if extra else []
-    ))
-    for tag in candidates:
-        m = _CWE_TAG.search(tag)
-        if m and int(m[1]) not in found:
-            found.append(int(m[1]))
-    found.extend(c for c in taxa if c not in found)
-    return tuple(found)
-
-
-_CWE_TAXON = re.compile(r"^\s*(?:cwe[-_: ]?)?(\d+)\s*$", re.IGNORECASE)
-
-
-def _cwe_taxonomies(rd: _Reader, run: dict[str, Any], where: str) -> tuple[set[int], set[str]]:
-    """Indexes and guids of the run's taxonomies named CWE (SARIF 3.14.8, 3.19.3)."""
-    indexes: set[int] = set()
-    guids: set[str] = set()
-    for i, tax in enumerate(rd.opt_arr(run, "taxonomies", where)):
-        tax = rd.obj(tax, f"{where}.taxonomies[{i}]")
-        name = tax.get("name")
-        if isinstance(name, str) and name.strip().upper() == "CWE":
-            indexes.add(i)
-            if isinstance(tax.get("guid"), str):
-                guids.add(tax["guid"].lower())
-    return indexes, guids
-
-
-def _taxa_cwes(
-    rd: _Reader,
-    result: dict[str, Any],
-    rule: dict[str, Any] | None,
-    rules: _RuleTable,
-    where: str,
-    taxonomies: tuple[set[int], set[str]],
-) -> tuple[int, ...]:
-    """CWE ids from result.taxa (SARIF 3.27.8) and the rule's relationships (SARIF 3.49.15).
-
-    A reference counts when its toolComponent names, indexes or has the guid of a CWE
-    taxonomy; its id is ``"787"`` or ``"CWE-787"``.
-    """
-    refs = [
-        (ref, f"{where}.taxa[{i}]")
-        for i, ref in enumerate(rd.opt_arr(result, "taxa", where))
-    ]
-    if rule:
-        rwhere = rules.where(rule)
-        for i, rel in enumerate(rd.opt_arr(rule, "relationships", rwhere)):
-            rel = rd.obj(rel, f"{rwhere}.relationships[{i}]")
-            refs.append((rel.get("target"), f"{rwhere}.relationships[{i}].target"))
-    indexes, guids = taxonomies
-    found: list[int] = []
-    for ref, rwhere in refs:
-        ref = rd.obj(ref, rwhere)
-        tc = ref.get("toolComponent")
-        if not isinstance(tc, dict):
-            continue
-        name, index, guid = tc.get("name"), tc.get("index"), tc.get("guid")
-        is_cwe = (
-            (isinstance(name, str) and name.strip().upper() == "CWE")
-            or (isinstance(index, int) and index in indexes)
-            or (isinstance(guid, str) and guid.lower() in guids)
-        )
-        rid = ref.get("id")
-        m = _CWE_TAXON.match(rid) if is_cwe and isinstance(rid, str) else None
-        if m and int(m[1]) not in found:
-            found.append(int(m[1]))
-    return tuple(found)
-
-
-def _suppression(rd: _Reader, result: dict[str, Any], where: str) -> Suppression:
-    # SARIF 3.35: accepted → suppressed, underReview → pending, rejected → active.
-    states = []
-    for i, sup in enumerate(rd.opt_arr(result, "suppressions", where)):
-        sup = rd.obj(sup, f"{where}.suppressions[{i}]")
-        states.append(str(sup.get("status") or "accepted"))
-    if not states:
-        return Suppression.ACTIVE
-    if "rejected" in states:
-        return Suppression.ACTIVE
-    if "underReview" in states:
-        return Suppression.PENDING
-    return Suppression.SUPPRESSED
-
-
-def _tool_fingerprints(
-    rd: _Reader, result: dict[str, Any], where: str
-) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for key in ("fingerprints", "partialFingerprints"):
-        for k, v in sorted(rd.opt_obj(result, key, where).items()):
-            if isinstance(v, str) and v.strip().lower() not in _PLACEHOLDERS:
-                pairs.append((f"{key}:{k}", v))
-    return tuple(pairs)
-
-
 def _drop_shared_fingerprints(run: _RunResult) -> None:
-    """Drop a fingerprint value that more than one result carries: it is a placeholder."""
-    counts = Counter(fp for f in run.findings for fp in f.tool_fingerprints)
+    """Drop a ``fingerprints`` value that several results carry: it is a placeholder.
+
+    SARIF 3.27.16: a fingerprint identifies one result. Partial fingerprints may repeat
+    and are never dropped.
+    """
+    counts = Counter(
+        fp for f in run.findings for fp in f.tool_fingerprints if fp[0].startswith("fingerprints:")
+    )
     if not any(n > 1 for n in counts.values()):
         return
     run.findings = [
-        replace(f, tool_fingerprints=tuple(fp for fp in f.tool_fingerprints if counts[fp] == 1))
+        replace(f, tool_fingerprints=tuple(fp for fp in f.tool_fingerprints if counts[fp] <= 1))
         if f.tool_fingerprints
         else f
         for f in run.findings
@@ -630,7 +567,7 @@ def _drop_shared_fingerprints(run: _RunResult) -> None:
 
 
 def _read_health(
-    rd: _Reader,
+    rd: Reader,
     run: dict[str, Any],
     where: str,
     normaliser: PathNormaliser,

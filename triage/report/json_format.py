@@ -112,9 +112,12 @@ def _trend(t: TrendReport) -> dict[str, Any]:
                 "high_risk_components": list(p.high_risk_components),
                 "high_risk_clean": list(p.high_risk_clean),
                 "high_risk_clean_share": share,
+                "rolling_mean": {"new": new, "fixed": fixed},
             }
-            for p, share in zip(t.points, shaped.clean_share, strict=True)
+            for p, share, new, fixed in zip(t.points, shaped.clean_share, shaped.new_rolling,
+                                            shaped.fixed_rolling, strict=True)
         ],
+        "rolling_window": series.ROLLING_WINDOW,
         "time_to_fix": [
             {"severity": x.severity.label, "fixed": x.fixes, "mean_releases": x.mean,
              "median_releases": x.median}

@@ -61,6 +61,24 @@ _DECIDED = ("false-positive", "accepted-risk")
 """Verdict dispositions of a decision that suppresses the finding."""
 
 
+def _split_fingerprints(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The tool's ``fingerprints`` (SARIF 3.27.16) and ``partialFingerprints`` (3.27.17).
+
+    Ingest keeps them as ``fingerprints:KEY`` and ``partialFingerprints:KEY`` pairs; a key
+    with neither prefix is a fingerprint.
+    """
+    full: dict[str, str] = {}
+    partial: dict[str, str] = {}
+    for key, value in pairs:
+        if key.startswith("partialFingerprints:"):
+            partial[key.removeprefix("partialFingerprints:")] = value
+        else:
+            full[key.removeprefix("fingerprints:")] = value
+    return full, partial
+
+
 def _result(t: TriagedFinding, rule_index: int, report: ReleaseReport) -> om.Result:
     s, f = t.scored, t.scored.finding
     region = None
@@ -96,7 +114,7 @@ def _result(t: TriagedFinding, rule_index: int, report: ReleaseReport) -> om.Res
     props.status = t.status.value
     if t.decision is not None:
         props.decision = t.decision.action.value
-    fingerprints = dict(f.tool_fingerprints)
+    fingerprints, partial = _split_fingerprints(f.tool_fingerprints)
     if f.fingerprint:
         fingerprints["triage/v1"] = f.fingerprint
     return om.Result(
@@ -110,6 +128,7 @@ def _result(t: TriagedFinding, rule_index: int, report: ReleaseReport) -> om.Res
         locations=locations,
         suppressions=suppressions or None,
         fingerprints=fingerprints or None,
+        partial_fingerprints=partial or None,
         properties=props,
     )
 

@@ -8,8 +8,10 @@ and hands the formats plain tuples: no DataFrame leaves this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from triage.model import SecurityLevel, Severity, TrendReport
 
@@ -77,6 +79,9 @@ def _floats(s: pd.Series) -> tuple[float, ...]:
 
 def shape(t: TrendReport) -> TrendSeries:
     """Shape a trend report's per-release counts and fixes into series."""
+    # Imported here: pandas takes a third of a second to load, and only trends need it.
+    import pandas as pd
+
     sls = [sl for sl, _ in t.points[0].must_fix_by_sl] if t.points else list(SecurityLevel)
     frame = pd.DataFrame(
         {

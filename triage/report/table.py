@@ -12,7 +12,7 @@ from triage.model import IssueRow, ReleaseReport, TrendReport
 
 
 def _console(buf: io.StringIO) -> Console:
-    return Console(file=buf, width=160, color_system=None, highlight=False)
+    return Console(file=buf, width=200, color_system=None, highlight=False)
 
 
 def _release(r: ReleaseReport) -> Table:
@@ -22,7 +22,9 @@ def _release(r: ReleaseReport) -> Table:
     table = Table(title=f"{r.product} {r.release}: {len(r.must_fix)} must-fix at {r.sl.label}"
                   f"{mode}", caption=caption)
     for col in ("risk", "severity", "component", "tool", "rule", "location", "status", "issue"):
-        table.add_column(col, justify="right" if col in ("risk", "issue") else "left")
+        # Fold long paths and rule ids onto more lines rather than cut them with "…".
+        table.add_column(col, justify="right" if col in ("risk", "issue") else "left",
+                         overflow="fold")
     for t in r.must_fix:
         f = t.scored.finding
         table.add_row(str(t.scored.risk_score), t.scored.severity.label,
@@ -50,7 +52,7 @@ def _trend(t: TrendReport) -> Table:
 def _diff(rows: list[IssueRow]) -> Table:
     table = Table()
     for col in ("status", "tool", "rule", "location", "severity", "component", "issue"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.status.value, r.tool, r.rule_id, f"{r.path}:{r.line or ''}",
                       r.severity.label, r.component, str(r.issue_id))

@@ -67,14 +67,34 @@ class Link:
     """``tool-fingerprint``, ``content``, ``nearness`` or ``rename``."""
 
 
+def line_map(old_hashes: str, new_hashes: str) -> dict[int, int]:
+    """Old line → new line for the lines a line diff leaves unchanged (1-based).
+
+    Each argument is a file's line hashes, eight hex digits per line, as ingest records
+    them from ``--source-root``.
+    """
+    a = [old_hashes[i:i + 8] for i in range(0, len(old_hashes), 8)]
+    b = [new_hashes[i:i + 8] for i in range(0, len(new_hashes), 8)]
+    out: dict[int, int] = {}
+    for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            out[block.a + k + 1] = block.b + k + 1
+    return out
+
+
 def link(
-    new: list[Candidate], previous: list[Candidate], history: dict[str, int]
+    new: list[Candidate],
+    previous: list[Candidate],
+    history: dict[str, int],
+    line_maps: dict[str, dict[int, int]] | None = None,
 ) -> dict[int, Link]:
     """Link new findings to previous ones (the last release) and to older issues.
 
     ``previous`` holds the findings of the previous release (``key`` = issue id);
     ``history`` maps content fingerprints of older releases to their issue ids, so a
-    finding that comes back is linked to its old issue (reintroduced).
+    finding that comes back is linked to its old issue (reintroduced). ``line_maps`` holds,
+    per file, the unchanged lines of a line diff of the two source trees, when both
+    releases were ingested with ``--source-root``.
     """
     links: dict[int, Link] = {}
     taken: set[int] = set()
@@ -95,6 +115,24 @@ def link(
                 if issue is not None and issue not in taken:
                     claim(c, issue, "tool-fingerprint")
                     break
+
+    # Layer 1b: with both source trees, a finding on an unchanged line is the one on the
+    # line that the diff maps it to (same rule; several on one line pair in log order).
+    if line_maps:
+        at_new: dict[tuple[str, str, int], list[Candidate]] = defaultdict(list)
+        for c in new:
+            if c.key not in links and c.path in line_maps:
+                at_new[(c.rule_id, c.path, c.line)].append(c)
+        at_old: dict[tuple[str, str, int], list[Candidate]] = defaultdict(list)
+        for p in previous:
+            moved = line_maps.get(p.path, {}).get(p.line)
+            if moved is not None and p.key not in taken:
+                at_old[(p.rule_id, p.path, moved)].append(p)
+        for where, ps in at_old.items():
+            cs = at_new.get(where, [])
+            if len(cs) == len(ps):
+                for p, c in zip(ps, cs, strict=True):
+                    claim(c, p.key, "line-map")
 
     # Layer 2: our content fingerprint (rule, path, flagged text). Where a text occurs
     # equally often on both sides, the occurrence index pairs them in order; where the

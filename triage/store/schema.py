@@ -117,6 +117,16 @@ occurrences = Table(
     Column("message_key", Text, nullable=False),
     Column("tool_fingerprints", Text, nullable=False),
 )
+source_files = Table(
+    "source_file",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("line_hashes", Text, nullable=False),
+    UniqueConstraint("release_id", "path", name="uq_source_file"),
+)
+
 decisions = Table(
     "decision",
     metadata,

@@ -14,7 +14,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, case, create_engine, delete, event, func, insert, not_, or_, select
+from sqlalchemy import (
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -40,9 +52,17 @@ from triage.model import (
     Tier,
     Tool,
 )
-from triage.store.identity import Candidate, Link, link
+from triage.store.identity import Candidate, Link, line_map, link
 from triage.store.migrate import upgrade
-from triage.store.schema import decisions, issues, occurrences, products, releases, scans
+from triage.store.schema import (
+    decisions,
+    issues,
+    occurrences,
+    products,
+    releases,
+    scans,
+    source_files,
+)
 from triage.textkeys import message_key, text_key
 
 
@@ -100,14 +120,24 @@ class SqlStore:
         after: str | None = None,
         target_sl: SecurityLevel | None = None,
         threat_model: tuple[str, str] | None = None,
+        sources: dict[str, str] | None = None,
     ) -> IngestResult:
-        """Store scored scans for a release in one transaction and link their identities."""
+        """Store scored scans for a release in one transaction and link their identities.
+
+        ``sources`` maps paths to the line hashes of the release's source files (given with
+        ``--source-root``); they let later releases link findings through a line diff.
+        """
+        for what, name in (("--product", product), ("--release", release)):
+            if not name or name != name.strip() or len(name) > 200:
+                raise BadInputError(f"{what} {name!r}: a name must be 1-200 characters without "
+                                    "leading or trailing spaces")
         with self._tx() as conn:
             if conn.dialect.name == "postgresql":
                 # Two CI jobs ingesting at once: one waits for the other (DESIGN.md §8).
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(62443)")
             pid = self._product_id(conn, product, create=True)
             rel = self._ensure_release(conn, pid, product, release, after, target_sl, threat_model)
+            self._store_sources(conn, rel, sources or {})
             summaries, skipped = [], []
             for scan_input, scored in batches:
                 done = self._store_scan(conn, pid, rel, scan_input, scored)
@@ -190,6 +220,21 @@ class SqlStore:
         ).inserted_primary_key[0]  # type: ignore[index]
         return Release(product, name, seq, target_sl, int(rid))
 
+    def _store_sources(self, conn: Connection, rel: Release, sources: dict[str, str]) -> None:
+        if not sources:
+            return
+        known = dict(conn.execute(select(source_files.c.path, source_files.c.line_hashes)
+                                  .where(source_files.c.release_id == rel.key)).all())
+        fresh = [dict(release_id=rel.key, path=p, line_hashes=h)
+                 for p, h in sources.items() if h and p not in known]
+        if fresh:
+            conn.execute(insert(source_files), fresh)
+        for p, h in sources.items():
+            if h and p in known and known[p] != h:
+                conn.execute(source_files.update().where(source_files.c.release_id == rel.key,
+                                                         source_files.c.path == p)
+                             .values(line_hashes=h))
+
     def _release_row(self, conn: Connection, pid: int, rid: int) -> Any:
         return conn.execute(select(releases).where(releases.c.id == rid)).one()
 
@@ -269,7 +314,28 @@ class SqlStore:
                 .order_by(releases.c.seq)
             )
         }
-        return link(new, previous, history)
+        return link(new, previous, history, self._line_maps(conn, pid, seq, prev_scan, new))
+
+    def _line_maps(self, conn: Connection, pid: int, seq: float, prev_scan: int | None,
+                   new: list[Candidate]) -> dict[str, dict[int, int]]:
+        """Per file, unchanged lines between the previous and this release's source trees."""
+        if prev_scan is None:
+            return {}
+        rid = conn.scalar(select(releases.c.id).where(releases.c.product_id == pid,
+                                                      releases.c.seq == seq))
+        prev_rid = conn.scalar(select(scans.c.release_id).where(scans.c.id == prev_scan))
+        paths = sorted({c.path for c in new if c.path})
+        if rid is None or prev_rid is None or not paths:
+            return {}
+        rows = conn.execute(select(source_files.c.release_id, source_files.c.path,
+                                   source_files.c.line_hashes)
+                            .where(source_files.c.release_id.in_([rid, prev_rid]),
+                                   source_files.c.path.in_(paths))).all()
+        trees: dict[int, dict[str, str]] = {rid: {}, prev_rid: {}}
+        for r in rows:
+            trees[r.release_id][r.path] = r.line_hashes
+        return {path: line_map(trees[prev_rid][path], hashes)
+                for path, hashes in trees[rid].items() if path in trees[prev_rid]}
 
     def _relink_after(self, conn: Connection, pid: int, tool: str, seq: float) -> None:
         """Re-link the tool's later releases, in order, after a release before them changed.
@@ -344,6 +410,15 @@ class SqlStore:
             for r in rows
         ]
 
+    def recorded_threat_model(self, product: str) -> str | None:
+        """The threat-model file recorded with the product's newest modelled release."""
+        with self._tx() as conn:
+            return conn.scalar(
+                select(releases.c.threat_model)
+                .join(products, products.c.id == releases.c.product_id)
+                .where(products.c.name == product, releases.c.threat_model.is_not(None))
+                .order_by(releases.c.seq.desc()).limit(1))
+
     def release(self, product: str, name: str) -> Release:
         """One release, or a ``BadInputError`` naming the known ones."""
         known = self.releases(product)
@@ -381,6 +456,8 @@ class SqlStore:
         """
         today = today or self.clock().date()
         latest = (select(decisions.c.issue_id, func.max(decisions.c.id).label("did"))
+                  .outerjoin(releases, releases.c.id == decisions.c.release_id)
+                  .where(_taken_by(rel))
                   .group_by(decisions.c.issue_id).subquery())
         dec = decisions.alias("d")
         target = releases.alias("target")
@@ -443,10 +520,17 @@ class SqlStore:
             if row is None:
                 raise BadInputError(f"unknown issue {decision.issue_id}",
                                     hint="issue ids are in status, report and diff output")
-            rid = None
             if release:
                 rid = conn.scalar(select(releases.c.id).where(
                     releases.c.product_id == row.product_id, releases.c.name == release))
+                if rid is None:
+                    raise BadInputError(f"--release {release}: unknown release")
+            else:
+                # A decision holds from the newest release on: earlier releases keep the
+                # verdicts they had, so the trend does not rewrite history (SM-13).
+                rid = conn.scalar(select(releases.c.id)
+                                  .where(releases.c.product_id == row.product_id)
+                                  .order_by(releases.c.seq.desc()).limit(1))
             did = conn.execute(insert(decisions).values(
                 issue_id=decision.issue_id, action=decision.action.value,
                 reason=decision.reason, decided_by=decision.by, decided_at=decision.at,
@@ -455,13 +539,18 @@ class SqlStore:
             )).inserted_primary_key[0]  # type: ignore[index]
         return Decision(**{**_decision_fields(decision), "decision_id": int(did)})
 
-    def current_decisions(self, product: str) -> dict[int, Decision]:
-        """The latest decision of every decided issue of a product."""
+    def current_decisions(self, product: str, as_of: Release | None = None
+                          ) -> dict[int, Decision]:
+        """The latest decision of every decided issue of a product.
+
+        With ``as_of``, only decisions taken on that release or an earlier one count.
+        """
         with self._tx() as conn:
             pid = self._product_id(conn, product)
             latest = (select(func.max(decisions.c.id))
                       .join(issues, issues.c.id == decisions.c.issue_id)
-                      .where(issues.c.product_id == pid)
+                      .outerjoin(releases, releases.c.id == decisions.c.release_id)
+                      .where(issues.c.product_id == pid, _taken_by(as_of))
                       .group_by(decisions.c.issue_id))
             rows = conn.execute(select(decisions).where(decisions.c.id.in_(latest))).all()
         return {r.issue_id: _decision(r) for r in rows}
@@ -469,6 +558,9 @@ class SqlStore:
     def history(self, issue_id: int) -> list[Decision]:
         """Every decision on an issue, oldest first."""
         with self._tx() as conn:
+            if conn.scalar(select(issues.c.id).where(issues.c.id == issue_id)) is None:
+                raise BadInputError(f"unknown issue {issue_id}",
+                                    hint="issue ids are in status, report and diff output")
             rows = conn.execute(select(decisions).where(decisions.c.issue_id == issue_id)
                                 .order_by(decisions.c.id)).all()
         return [_decision(r) for r in rows]
@@ -559,7 +651,10 @@ def _candidate(r: Any, key: int) -> Candidate:
         fingerprint=r.fingerprint,
         text_key=r.text_key,
         message_key=r.message_key,
-        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)),
+        # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
+        # may repeat across results (SARIF 3.27.17).
+        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)
+                                if str(p[0]).startswith("fingerprints:")),
     )
 
 
@@ -627,6 +722,13 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
         severity=Severity(r.severity), risk_score=r.risk_score,
         explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
     )
+
+
+def _taken_by(rel: Release | None) -> Any:
+    """SQL condition: the decision was taken on ``rel`` or before it (or on no release)."""
+    if rel is None:
+        return true()
+    return or_(decisions.c.release_id.is_(None), releases.c.seq <= rel.seq)
 
 
 def _decision_fields(d: Decision) -> dict[str, Any]:

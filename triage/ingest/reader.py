@@ -1,0 +1,74 @@
+"""Typed access to a parsed SARIF document that names the JSON path of every problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from triage.errors import BadInputError, place
+
+
+def type_name(value: Any) -> str:
+    """How an error message names a JSON value's type (``an object``, ``a string``)."""
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+class Reader:
+    """Typed access to a parsed JSON document that reports the JSON path on error."""
+
+    def __init__(self, name: str, sha256: str = "") -> None:
+        self.name = name
+        self.sha256 = sha256
+
+    def fail(self, where: str, what: str) -> BadInputError:
+        """The error for ``what`` is wrong at JSON path ``where``."""
+        return BadInputError(
+            place(self.name, where, what), hint="check that the file is SARIF 2.1.0 as written"
+        )
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        """The value as an object, or a ``BadInputError`` naming ``where``."""
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, got {type_name(value)}")
+        return value
+
+    def arr(self, value: Any, where: str) -> list[Any]:
+        """The value as an array, or a ``BadInputError`` naming ``where``."""
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected an array, got {type_name(value)}")
+        return value
+
+    def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        """Member ``key`` as an object, ``{}`` when absent; else ``BadInputError``."""
+        value = parent.get(key)
+        return {} if value is None else self.obj(value, f"{where}.{key}")
+
+    def opt_arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
+        """Member ``key`` as an array, ``[]`` when absent; else ``BadInputError``."""
+        value = parent.get(key)
+        return [] if value is None else self.arr(value, f"{where}.{key}")
+
+    def opt_str(self, parent: dict[str, Any], key: str, where: str) -> str:
+        """Member ``key`` as a string, ``""`` when absent; else ``BadInputError``."""
+        value = parent.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"expected a string, got {type_name(value)}")
+        return value
+
+    def opt_int(self, parent: dict[str, Any], key: str, where: str) -> int | None:
+        """Member ``key`` as an integer, None when absent; else ``BadInputError``."""
+        value = parent.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"expected an integer, got {type_name(value)}")
+        return value
