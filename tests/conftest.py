@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 from triage_testkit import PAIRS, RELEASES, SAMPLE, diff_json, ingest
+
+# CI runs the property tests with a fixed seed, so a run is repeatable; a developer's run
+# explores new examples each time (HYPOTHESIS_PROFILE unset).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_SERVER = os.environ.get("TRIAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 

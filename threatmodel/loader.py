@@ -97,8 +97,18 @@ MAX_NODES = 200_000
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
 class ModelError(ValueError):
-    """A threat model that cannot be used; the text names the file, line and key path."""
+    """A threat model that cannot be used; the text names the file, line and key path.
+
+    The text is always one line: control characters from the file (a key holding a line
+    break) are shown escaped.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.translate(_CONTROL))
 
 
 class _Doc:

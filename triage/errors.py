@@ -6,6 +6,8 @@ Exit codes (DESIGN.md §11): 0 ok, 1 the gate failed on findings (and only that)
 
 from __future__ import annotations
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
 
 class TriageError(Exception):
     """Base of every error triage raises on purpose.
@@ -17,8 +19,9 @@ class TriageError(Exception):
     exit_code = 70
 
     def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
+        # One line, whatever the input held: control characters are shown escaped.
+        super().__init__(message.translate(_CONTROL))
+        self.hint = hint.translate(_CONTROL)
 
 
 class BadInputError(TriageError):

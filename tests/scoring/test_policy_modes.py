@@ -94,7 +94,8 @@ def test_unknown_or_missing_cwe_is_conservative() -> None:
     ruff = _real("ruff")
     assert ruff.cwe_ids == ()
     for f, needle in ((ruff, "the scanner gave no CWE"),
-                      (replace(ruff, cwe_ids=(605,)), "CWE-605: simple: not in the CWE 4.14")):
+                      (replace(ruff, cwe_ids=(605,)),
+                       "CWE-605: simple: the capability table (CWE 4.14) derives no class")):
         cap, why = capability(score(f, NO_MODEL, rules()), rules().capability)
         assert cap == Capability.SIMPLE
         assert needle in why[0].text

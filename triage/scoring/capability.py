@@ -105,8 +105,8 @@ def exploit_class(cwe_ids: tuple[int, ...], table: CapabilityTable
         e = table.lookup(c)
         if e is None:
             found.append((table.unknown, Reason(
-                "capability", f"CWE-{c}: {conservative}: not in the CWE {table.cwe_version} "
-                "table; conservative class")))
+                "capability", f"CWE-{c}: {conservative}: the capability table (CWE "
+                f"{table.cwe_version}) derives no class for it; conservative class")))
         else:
             found.append((e.capability, Reason(
                 "capability", f"CWE-{c}: {e.capability.name.lower()}: {e.basis} "
