@@ -5,6 +5,8 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 DEMO_DB  ?= demo-out/triage.db
 RELEASES = 2.1.0 2.3.0 2.5.3 3.0.0 3.3.0 3.6.9 3.9.2 3.16.1
+# Release dates (the sdists' build days), so the trend's time to fix in days is real.
+DATES    = 2018-10-03 2019-10-29 2021-10-17 2022-10-12 2023-06-02 2024-06-27 2025-04-18 2026-10-11
 
 .PHONY: install demo test lint bench clean
 
@@ -21,10 +23,11 @@ $(STAMP): pyproject.toml
 # per release, then write the trend report.
 demo: install
 	@mkdir -p demo-out && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	@for r in $(RELEASES); do \
+	@set -- $(DATES); for r in $(RELEASES); do \
 	  $(BIN)/triage --db $(DEMO_DB) ingest sample_sarif/pymodbus/$$r/*.sarif \
-	    --product pymodbus --release $$r \
+	    --product pymodbus --release $$r --released $$1 \
 	    --threat-model sample_sarif/pymodbus/threatmodel.yaml || exit $$?; \
+	  shift; \
 	done
 	@for f in md html; do \
 	  $(BIN)/triage -q --db $(DEMO_DB) trend --product pymodbus --format $$f \

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import settings
 from sqlalchemy.engine import make_url
-from triage_testkit import PAIRS, RELEASES, SAMPLE, diff_json, ingest
+from triage_testkit import PAIRS, RELEASED, RELEASES, SAMPLE, TOOLS, diff_json, ingest
 
 # CI runs the property tests with a fixed seed, so a run is repeatable; a developer's run
 # explores new examples each time (HYPOTHESIS_PROFILE unset).
@@ -38,10 +38,13 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """All 8 releases ingested in order through the CLI, once a session. Read-only."""
+    """All 8 releases ingested in order through the CLI with their dates, once a session.
+
+    Read-only.
+    """
     url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'triage.db'}"
     for release in RELEASES:
-        ingest(url, release)
+        ingest(url, release, TOOLS, "--released", RELEASED[release])
     return url
 
 

@@ -25,6 +25,11 @@ ORACLE_DIR = TESTS / "data" / "oracle"
 PRODUCT = "pymodbus"
 RELEASES = ("2.1.0", "2.3.0", "2.5.3", "3.0.0", "3.3.0", "3.6.9", "3.9.2", "3.16.1")
 PAIRS = tuple(zip(RELEASES, RELEASES[1:], strict=False))
+RELEASED = {"2.1.0": "2018-10-03", "2.3.0": "2019-10-29", "2.5.3": "2021-10-17",
+            "3.0.0": "2022-10-12", "3.3.0": "2023-06-02", "3.6.9": "2024-06-27",
+            "3.9.2": "2025-04-18", "3.16.1": "2026-10-11"}
+"""Each release's date: the build day of its sdist (``PKG-INFO`` mtime in the sdists whose
+sha256 the corpus README lists)."""
 TOOLS = ("bandit", "ruff", "semgrep")
 STATUSES = {"new", "persisting", "fixed", "reintroduced", "not-analysed"}
 

@@ -7,6 +7,7 @@ failed on findings (and only that); 2 usage; 3 bad input; 4 bad configuration or
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import sys
@@ -193,10 +194,12 @@ def _summary_line(product: str, release: str, sl: Any, must: dict, counts: dict)
               help="Source tree the scan ran on: makes paths relative, reads flagged lines.")
 @click.option("--strip-prefix", multiple=True, help="Path prefix to strip from URIs.")
 @click.option("--after", help="Place a new release right after this one.")
+@click.option("--released", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Release date (default: today for a new release; replaces a stored date).")
 @click.pass_obj
 def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
            threat_model: str | None, source_root: str | None, strip_prefix: tuple[str, ...],
-           after: str | None) -> None:
+           after: str | None, released: dt.datetime | None) -> None:
     """Ingest SARIF logs for a release of a product."""
     bar = _reading_bar(obj)
     try:
@@ -205,6 +208,7 @@ def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
             threat_model=Path(threat_model) if threat_model else None,
             source_root=Path(source_root) if source_root else None,
             strip_prefixes=strip_prefix, after=after, progress=bar,
+            released=released.date() if released else None,
         )
     finally:
         if bar is not None:
@@ -667,12 +671,14 @@ def _targets(values: tuple[str, ...], option: str, allowed: set[str]) -> list[tu
               help="Write the release report in FORMAT to PATH (repeatable).")
 @click.option("--trend", "trends", multiple=True, metavar="FORMAT=PATH",
               help="Write the trend report in FORMAT to PATH (repeatable).")
+@click.option("--released", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Release date (default: today for a new release; replaces a stored date).")
 @click.pass_obj
 def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
                 threat_model: str | None, source_root: str | None,
                 strip_prefix: tuple[str, ...], sl: int | None, mode: str, new_only: bool,
                 scope: str, changed_files: str | None, reports: tuple[str, ...],
-                trends: tuple[str, ...]) -> None:
+                trends: tuple[str, ...], released: dt.datetime | None) -> None:
     """One-shot for CI: ingest, judge the release, write the reports, exit with the gate's code.
 
     Exit 0 when nothing blocks the release, 1 when must-fix findings remain.
@@ -684,7 +690,8 @@ def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
         threat_model=Path(threat_model) if threat_model else None,
         source_root=Path(source_root) if source_root else None,
         strip_prefixes=strip_prefix, sl=sl, mode=mode, new_only=new_only,
-        with_trend=bool(trend_to), scope=_scope(scope, changed_files))
+        with_trend=bool(trend_to), scope=_scope(scope, changed_files),
+        released=released.date() if released else None)
     # Render everything before writing anything: a failing format leaves no file behind.
     rendered = [(render(fmt, result.gate.report), fmt, path, "release") for fmt, path in release_to]
     rendered += [(render(fmt, result.trend), fmt, path, "trend") for fmt, path in trend_to]

@@ -164,6 +164,9 @@ class Location:
     """1-based first column."""
     snippet: str = ""
     """Text of the flagged line(s), as the scanner or the source tree gave it."""
+    function: str = ""
+    """The function or method enclosing ``start_line`` (``modbus_reply``, ``Class.method``),
+    from SARIF ``logicalLocations`` or the source tree; ``""`` when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +279,9 @@ class Exposure:
     """The ``paths`` glob that put the file in this component."""
     reasons: tuple[str, ...] = ()
     """Why the component has this tier, in order."""
+    matched_function_glob: str = ""
+    """The ``functions`` glob that picked this component for the finding's enclosing
+    function, when a function selector did."""
 
     @property
     def is_test(self) -> bool:
@@ -356,6 +362,9 @@ class Release:
     """Target SL recorded from the threat model at ingest."""
     key: int = 0
     """The store's handle for it."""
+    released: dt.date | None = None
+    """Release date (``--released``, else the ingest day; the day it was first stored for a
+    release stored before release dates were kept); None when not known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,11 +541,13 @@ class TrendPoint:
     """High- and critical-tier components known at this release, sorted."""
     high_risk_clean: tuple[str, ...] = ()
     """Those of ``high_risk_components`` with no must-fix finding at the trend's SL."""
+    released: dt.date | None = None
+    """The release's date, or None when not known."""
 
 
 @dataclass(frozen=True, slots=True)
 class FixTime:
-    """How long one fixed issue stayed open, counted in releases (SM-11 closure evidence)."""
+    """How long one fixed issue stayed open, in releases and days (SM-11 closure evidence)."""
 
     issue_id: int
     """Tracked issue id."""
@@ -548,6 +559,9 @@ class FixTime:
     """Release in which it was first absent."""
     releases: int
     """Releases from ``opened`` to ``fixed`` (1: fixed in the next release)."""
+    days: int | None = None
+    """Days from the release date of ``opened`` to that of ``fixed``; None when either date
+    is unknown."""
 
 
 @dataclass(frozen=True, slots=True)

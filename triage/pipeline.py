@@ -77,20 +77,25 @@ class ThreatModelJoin:
             self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
             self.risks = threatmodel.component_risks(self.model)
             self.matcher = threatmodel.PathMatcher(self.model)
-        self._cache: dict[str, Exposure] = {}
+        self._cache: dict[tuple[str, str], Exposure] = {}
 
-    def exposure(self, path: str) -> Exposure:
-        """The exposure of the component that claims ``path``."""
-        hit = self._cache.get(path)
+    def exposure(self, path: str, function: str = "") -> Exposure:
+        """The exposure of the component that claims ``path`` (and its ``function``).
+
+        A component whose ``functions`` selector matches the enclosing function wins over a
+        path-only one; without a function, path selectors alone decide.
+        """
+        key = (path, function)
+        hit = self._cache.get(key)
         if hit is None:
-            hit = self._exposure(path)
-            self._cache[path] = hit
+            hit = self._exposure(path, function)
+            self._cache[key] = hit
         return hit
 
-    def _exposure(self, path: str) -> Exposure:
+    def _exposure(self, path: str, function: str) -> Exposure:
         if self.model is None:
             return NO_MODEL
-        match = self.matcher.match(path)
+        match = self.matcher.match(path, function)
         if match.component_id == threatmodel.UNMODELLED:
             return UNMODELLED
         risk = self.risks[match.component_id]
@@ -106,6 +111,7 @@ class ThreatModelJoin:
             justification=risk.justification,
             matched_glob=match.glob,
             reasons=risk.reasons,
+            matched_function_glob=match.function_glob,
         )
 
     def gaps(self) -> tuple[str, ...]:
@@ -123,11 +129,14 @@ def ingest(
     strip_prefixes: tuple[str, ...] = (),
     after: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    released: dt.date | None = None,
 ) -> tuple[IngestResult, dict[SecurityLevel, int]]:
     """Read, join, score and store SARIF logs for a release; return what was stored.
 
     Everything is parsed and validated before the store is touched, so bad input changes
     nothing already stored. ``progress(done, total)`` hears how far reading the logs is.
+    ``released`` dates the release (replacing a stored date); a new release without it is
+    dated the day of the ingest (the context's clock).
     """
     notes: list[str] = []
     if threat_model is None:
@@ -156,13 +165,15 @@ def ingest(
                for path in sorted({f.location.path for s in scans for f in s.findings})
                if path} if source_root is not None else {}
     batches = [
-        (s, [score(f, join.exposure(f.location.path), ctx.rules) for f in s.findings])
+        (s, [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
+             for f in s.findings])
         for s in scans
     ]
     target = SecurityLevel(join.model.target_sl) if join.model else None
     tm = (str(threat_model), join.sha256) if threat_model is not None else None
     result = ctx.store.ingest(product, release, batches, after=after, target_sl=target,
-                              threat_model=tm, sources=sources)
+                              threat_model=tm, sources=sources, released=released,
+                              ingest_day=ctx.clock().date())
     if notes:
         result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)
@@ -320,6 +331,7 @@ def trend(ctx: Context, product: str, sl: int | None = None,
                 reintroduced=counts[Status.REINTRODUCED],
                 not_analysed=counts[Status.NOT_ANALYSED],
                 total=sum(s.findings for s in ctx.store.scans(rel)),
+                released=rel.released,
             )
         )
     points, fixes = _backlog_and_fixes(ctx, rels, level, points, threat_model)
@@ -480,10 +492,14 @@ def run(
     threat_model: Path | None = None, source_root: Path | None = None,
     strip_prefixes: tuple[str, ...] = (), sl: int | None = None, mode: str = "severity",
     new_only: bool = False, with_trend: bool = False, scope: Scope = ALL_SCOPE,
+    released: dt.date | None = None,
 ) -> RunResult:
-    """One-shot CI: ingest a release's logs, judge it at the SL, and build the trend."""
+    """One-shot CI: ingest a release's logs, judge it at the SL, and build the trend.
+
+    ``released`` dates the release as in ``ingest``.
+    """
     ingested, _ = ingest(ctx, sarif_paths, product, release, threat_model, source_root,
-                         strip_prefixes)
+                         strip_prefixes, released=released)
     judged = gate(ctx, product, release, sl, new_only, mode, scope)
     shown = trend(ctx, product, sl, threat_model) if with_trend else None
     return RunResult(ingested, judged, shown)
@@ -504,7 +520,8 @@ def _backlog_and_fixes(
 ) -> tuple[list[TrendPoint], tuple[FixTime, ...]]:
     """The must-fix backlog, its entries and exits, and the clean high-risk components.
 
-    Also how many releases every fixed issue stayed open (SM-11 closure, SM-13 improvement).
+    Also how many releases and days every fixed issue stayed open (SM-11 closure, SM-13
+    improvement).
     """
     modelled = _high_risk_components(threat_model)
     seen_high: set[str] = set()
@@ -523,8 +540,10 @@ def _backlog_and_fixes(
         for row in sorted(gone, key=lambda r: r.issue_id):
             if row.status == Status.FIXED and row.issue_id in opened_at:
                 start = opened_at.pop(row.issue_id)
+                opened_on, fixed_on = rels[start].released, rel.released
+                days = (fixed_on - opened_on).days if opened_on and fixed_on else None
                 fixes.append(FixTime(row.issue_id, row.severity, rels[start].name, rel.name,
-                                     i - start))
+                                     i - start, days))
         high = modelled if modelled is not None else frozenset(seen_high)
         dirty = {t.scored.exposure.component_id for t in triaged if t.verdict.must_fix}
         out.append(replace(

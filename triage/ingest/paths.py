@@ -102,14 +102,29 @@ class PathNormaliser:
         return "\n".join(lines[start - 1 : min(end, start + 50)])
 
     def _file_lines(self, path: str) -> tuple[str, ...]:
-        assert self.source_root is not None
+        target = self.source_file(path)
+        if target is None:
+            return ()
         try:
-            target = (self.source_root / path).resolve()
-            if not target.is_relative_to(self.source_root) or not target.is_file():
-                return ()
             return tuple(target.read_text(encoding="utf-8", errors="replace").splitlines())
         except OSError:
             return ()
+
+    def source_file(self, path: str) -> Path | None:
+        """The file ``path`` names under the source root, or None.
+
+        None without a source root, for an absolute path, and for one that resolves outside
+        the root (``..``, a symbolic link out of it) or to no regular file.
+        """
+        if not self.source_root or not path or path.startswith("/"):
+            return None
+        try:
+            target = (self.source_root / path).resolve()
+            if not target.is_relative_to(self.source_root) or not target.is_file():
+                return None
+        except OSError:
+            return None
+        return target
 
     def line_hashes(self, path: str) -> str:
         """Short hashes of every whitespace-normalised line of ``path`` under the source root.

@@ -23,6 +23,7 @@ from typing import Any
 from triage.errors import BadInputError, place
 from triage.ingest import states, taxonomy
 from triage.ingest.adapters import RawResult, adapter_for
+from triage.ingest.functions import FunctionLocator, logical_function
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader, type_name
 from triage.model import Finding, Location, Provenance, ScanInput, Tool
@@ -107,6 +108,7 @@ def read_sarif(
         done += len(raw)
         if progress:
             progress(min(done, total), total)
+    locator = FunctionLocator(normaliser)
     scans = []
     for _name, parts in by_tool.items():
         digest = hashlib.sha256()
@@ -130,7 +132,8 @@ def read_sarif(
         scans.append(
             ScanInput(
                 tool=parts[0][3].tool,
-                findings=tuple(_with_fingerprints(_borrow_snippets(findings, lines))),
+                findings=tuple(_with_fingerprints(
+                    _with_functions(_borrow_snippets(findings, lines), locator))),
                 sarif_files=tuple(files),
                 sarif_sha256=digest.hexdigest(),
                 successful=ok,
@@ -208,6 +211,7 @@ def _read_run(
     cwe_taxonomies = taxonomy.cwe_taxonomies(rd, run, where)
     base_ids = _uri_bases(rd, run, where)
     artifacts = rd.opt_arr(run, "artifacts", where)
+    logicals = rd.opt_arr(run, "logicalLocations", where)
     overrides = _level_overrides(rd, run, where)
     _read_health(rd, run, where, normaliser, base_ids, out)
 
@@ -233,7 +237,7 @@ def _read_run(
             raise rd.fail(f"{rwhere}.kind", f"unknown kind {kind!r}")
         level = _effective_level(rd, result, rule, rule_id, overrides, rwhere, kind)
         location = _primary_location(
-            rd, result, rwhere, normaliser, base_ids, artifacts, out.lines
+            rd, result, rwhere, normaliser, base_ids, artifacts, out.lines, (logicals, where)
         )
         props = rd.opt_obj(result, "properties", rwhere)
         rule_props = rd.opt_obj(rule, "properties", rules.where(rule)) if rule else {}
@@ -410,7 +414,12 @@ def _primary_location(
     base_ids: dict[str, str],
     artifacts: list[Any],
     lines: dict[tuple[str, int], str],
+    logicals: tuple[list[Any], str],
 ) -> Location:
+    """The first location's file, region and snippet, and the function it names (SARIF 3.33).
+
+    ``logicals`` is the run's ``logicalLocations`` and the run's JSON path.
+    """
     locations = rd.opt_arr(result, "locations", where)
     if not locations:
         return Location(path="")
@@ -441,6 +450,7 @@ def _primary_location(
         end_line=end,
         start_column=rd.opt_int(region, "startColumn", rwhere),
         snippet=text,
+        function=logical_function(rd, loc, logicals[0], lwhere, logicals[1]),
     )
 
 
@@ -471,6 +481,19 @@ def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str])
             texts = [lines.get((loc.path, n)) for n in range(loc.start_line, end + 1)]
             if texts and all(t is not None for t in texts):
                 f = replace(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
+        out.append(f)
+    return out
+
+
+def _with_functions(findings: list[Finding], locator: FunctionLocator) -> list[Finding]:
+    """Name the enclosing function from the source tree where the log named none."""
+    out = []
+    for f in findings:
+        loc = f.location
+        if not loc.function and loc.path:
+            function = locator.function_at(loc.path, loc.start_line)
+            if function:
+                f = replace(f, location=replace(loc, function=function))
         out.append(f)
     return out
 

@@ -70,11 +70,12 @@ def _release(r: ReleaseReport) -> str:
 
 def _trend(t: TrendReport) -> str:
     sls = [sl for sl, _ in t.points[0].must_fix_by_sl] if t.points else []
-    header = ["release", *(f"must_fix_{sl.label}" for sl in sls), "backlog", "must_fix_new",
-              "must_fix_fixed", "new", "fixed", "persisting", "reintroduced", "not_analysed",
-              "total", "high_risk_components", "high_risk_clean"]
+    header = ["release", "released", *(f"must_fix_{sl.label}" for sl in sls), "backlog",
+              "must_fix_new", "must_fix_fixed", "new", "fixed", "persisting", "reintroduced",
+              "not_analysed", "total", "high_risk_components", "high_risk_clean"]
     rows = [
-        (p.release, *(n for _, n in p.must_fix_by_sl), p.must_fix_open, p.must_fix_new,
+        (p.release, p.released.isoformat() if p.released else None,
+         *(n for _, n in p.must_fix_by_sl), p.must_fix_open, p.must_fix_new,
          p.must_fix_fixed,
          p.new, p.fixed, p.persisting, p.reintroduced, p.not_analysed, p.total,
          len(p.high_risk_components), len(p.high_risk_clean))

@@ -31,6 +31,7 @@ def render_text(e: Explanation) -> str:
     sf, f = e.scored, e.scored.finding
     ex, loc = sf.exposure, f.location
     where = f"{loc.path}:{loc.start_line}" if loc.start_line else (loc.path or "(no file)")
+    where += f" in {loc.function}" if loc.function else ""
     lines = [
         f"issue {e.issue_id} of {e.product} {e.release} ({e.status.value})",
         "",
@@ -111,6 +112,7 @@ def render_json(e: Explanation) -> str:
             "native_confidence": f.native_confidence or None,
             "security_severity": f.security_severity, "cwe": list(f.cwe_ids),
             "message": f.message, "path": f.location.path, "line": f.location.start_line,
+            "function": f.location.function or None,
         },
         "component": {
             "id": ex.component_id, "kind": ex.component_kind, "tier": ex.tier.label,
@@ -118,6 +120,7 @@ def render_json(e: Explanation) -> str:
             "unauthenticated_from_untrusted": ex.unauthenticated_from_untrusted,
             "reachable": ex.reachable, "out_of_scope": ex.out_of_scope,
             "justification": ex.justification or None, "glob": ex.matched_glob or None,
+            "function_glob": ex.matched_function_glob or None,
             "why": _steps(sf.explain, "component") + list(ex.reasons),
         },
         "severity": {

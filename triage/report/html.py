@@ -201,7 +201,7 @@ new versus fixed, time to fix and the high-risk components kept clean
 <div id="charts">{% for c in chart_list %}{{ c }}{% endfor %}</div>
 
 <h2>Per release</h2>
-<table id="releases" class="sortable"><thead><tr><th>release</th>
+<table id="releases" class="sortable"><thead><tr><th>release</th><th>released</th>
 {% for sl, _ in s.must_fix %}<th class="n">must-fix {{ sl.label }}</th>{% endfor %}
 <th class="n">entered backlog</th><th class="n">left backlog</th>
 <th class="n">new</th><th class="n">fixed</th><th class="n">persisting</th>
@@ -209,6 +209,7 @@ new versus fixed, time to fix and the high-risk components kept clean
 <th class="n">high-risk clean</th></tr></thead><tbody>
 {% for p in t.points %}{% set i = loop.index0 %}
 <tr><td data-sort="{{ '%04d' % i }}">{{ p.release }}</td>
+<td>{{ p.released.isoformat() if p.released else "" }}</td>
 {% for _, n in p.must_fix_by_sl %}<td class="n">{{ n }}</td>{% endfor %}
 <td class="n">{{ p.must_fix_new }}</td><td class="n">{{ p.must_fix_fixed }}</td>
 <td class="n">{{ p.new }}</td><td class="n">{{ p.fixed }}</td><td class="n">{{ p.persisting }}</td>
@@ -218,11 +219,14 @@ new versus fixed, time to fix and the high-risk components kept clean
 {{- p.high_risk_clean|length }}/{{ p.high_risk_components|length }}</td></tr>
 {% endfor %}</tbody></table>
 
-<h2>Time to fix, in releases, by severity</h2>
+<h2>Time to fix, in releases and days, by severity</h2>
 {% if s.time_to_fix %}<table id="time-to-fix"><thead><tr><th>severity</th>
-<th class="n">fixed</th><th class="n">mean</th><th class="n">median</th></tr></thead><tbody>
+<th class="n">fixed</th><th class="n">mean</th><th class="n">median</th>
+<th class="n">mean days</th><th class="n">median days</th></tr></thead><tbody>
 {% for x in s.time_to_fix %}<tr><td>{{ x.severity.label }}</td><td class="n">{{ x.fixes }}</td>
-<td class="n">{{ x.mean }}</td><td class="n">{{ x.median }}</td></tr>{% endfor %}
+<td class="n">{{ x.mean }}</td><td class="n">{{ x.median }}</td>
+<td class="n">{{ x.mean_days if x.mean_days is not none else "" }}</td>
+<td class="n">{{ x.median_days if x.median_days is not none else "" }}</td></tr>{% endfor %}
 </tbody></table>{% else %}<p>No issue has been fixed yet.</p>{% endif %}
 
 {% if t.points %}{% set last = t.points[-1] %}

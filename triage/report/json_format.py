@@ -100,6 +100,7 @@ def _trend(t: TrendReport) -> dict[str, Any]:
         "releases": [
             {
                 "release": p.release,
+                "released": p.released.isoformat() if p.released else None,
                 "must_fix_by_sl": {f"SL-{int(sl)}": n for sl, n in p.must_fix_by_sl},
                 "new": p.new,
                 "fixed": p.fixed,
@@ -120,7 +121,8 @@ def _trend(t: TrendReport) -> dict[str, Any]:
         "rolling_window": series.ROLLING_WINDOW,
         "time_to_fix": [
             {"severity": x.severity.label, "fixed": x.fixes, "mean_releases": x.mean,
-             "median_releases": x.median}
+             "median_releases": x.median, "mean_days": x.mean_days,
+             "median_days": x.median_days}
             for x in shaped.time_to_fix
         ],
     }

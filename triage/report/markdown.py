@@ -121,6 +121,11 @@ def _release(r: ReleaseReport) -> str:
     return "\n".join(lines)
 
 
+def _days(mean: float | None, median: float | None) -> str:
+    """The days' part of a time-to-fix line; empty when no fix has both release dates."""
+    return "" if mean is None or median is None else f"; in days mean {mean:g}, median {median:g}"
+
+
 def _trend(t: TrendReport) -> str:
     sls = [sl for sl, _ in t.points[0].must_fix_by_sl] if t.points else []
     lines = [
@@ -129,14 +134,15 @@ def _trend(t: TrendReport) -> str:
         f"Must-fix counts at each SL (target {t.sl.label}); new, fixed and persisting "
         "against the previous release (IEC 62443-4-1 SM-13, continuous improvement).",
         "",
-        "| release | " + " | ".join(f"must-fix {sl.label}" for sl in sls)
+        "| release | released | " + " | ".join(f"must-fix {sl.label}" for sl in sls)
         + " | new | fixed | persisting | reintroduced | not analysed | findings |"
         + " backlog | entered | left | high-risk clean |",
-        "|---|" + "---:|" * (len(sls) + 10),
+        "|---|---|" + "---:|" * (len(sls) + 10),
     ]
     for p in t.points:
         lines.append(
-            f"| {md_escape(p.release)} | " + " | ".join(str(n) for _, n in p.must_fix_by_sl)
+            f"| {md_escape(p.release)} | {p.released.isoformat() if p.released else ''} | "
+            + " | ".join(str(n) for _, n in p.must_fix_by_sl)
             + f" | {p.new} | {p.fixed} | {p.persisting} | {p.reintroduced} | "
             f"{p.not_analysed} | {p.total} | {p.must_fix_open} | {p.must_fix_new} | "
             f"{p.must_fix_fixed} | {len(p.high_risk_clean)}/{len(p.high_risk_components)} |"
@@ -145,10 +151,11 @@ def _trend(t: TrendReport) -> str:
     lines += ["", f"Backlog: must-fix open at {t.sl.label} after triage decisions; entered and "
               "left: must-fix that joined or left it at that release. High-risk clean: "
               f"high- and critical-tier components with no must-fix at {t.sl.label}.", "",
-              "## Time to fix, in releases", ""]
+              "## Time to fix, in releases and days", ""]
     if shaped.time_to_fix:
         lines += [f"- {x.severity.label}: {x.fixes} fixed, mean {x.mean:g}, median "
-                  f"{x.median:g}" for x in shaped.time_to_fix]
+                  f"{x.median:g}" + _days(x.mean_days, x.median_days)
+                  for x in shaped.time_to_fix]
     else:
         lines.append("No issue has been fixed yet.")
     lines += ["", f"<sub>triage {t.tool_version}, {t.generated_at}</sub>", ""]

@@ -21,7 +21,7 @@ ROLLING_WINDOW = 3
 
 @dataclass(frozen=True, slots=True)
 class FixStats:
-    """Time to fix, in releases, of the issues of one severity fixed across the trend."""
+    """Time to fix, in releases and days, of the issues of one severity fixed across the trend."""
 
     severity: Severity
     """Contextual severity."""
@@ -31,6 +31,11 @@ class FixStats:
     """Mean releases from appearance to fix."""
     median: float
     """Median releases from appearance to fix."""
+    mean_days: float | None = None
+    """Mean days from the release date of appearance to that of the fix; None when no fix
+    of this severity has both dates."""
+    median_days: float | None = None
+    """Median days, likewise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,13 @@ def _floats(s: pd.Series) -> tuple[float, ...]:
     return tuple(round(float(v), 2) for v in s)
 
 
+def _maybe(v: object) -> float | None:
+    """A pandas value rounded to 2 places, or None for a missing one."""
+    import pandas as pd
+
+    return None if pd.isna(v) else round(float(v), 2)  # type: ignore[call-overload, arg-type]
+
+
 def shape(t: TrendReport) -> TrendSeries:
     """Shape a trend report's per-release counts and fixes into series."""
     # Imported here: pandas takes a third of a second to load, and only trends need it.
@@ -102,15 +114,21 @@ def shape(t: TrendReport) -> TrendSeries:
     share = (frame["clean"] / frame["high_risk"].where(frame["high_risk"] > 0) * 100).round(1)
     fixes = pd.DataFrame(
         {"severity": [int(f.severity) for f in t.fixes],
-         "releases": [f.releases for f in t.fixes]},
-        columns=["severity", "releases"],
+         "releases": [f.releases for f in t.fixes],
+         "days": pd.Series([f.days for f in t.fixes], dtype="Float64")},
+        columns=["severity", "releases", "days"],
     )
     stats = []
     if not fixes.empty:
-        grouped = fixes.groupby("severity")["releases"].agg(["count", "mean", "median"])
+        # Unknown days (a release without a date) are left out of the days' mean and median.
+        grouped = fixes.groupby("severity").agg(
+            count=("releases", "count"), mean=("releases", "mean"),
+            median=("releases", "median"), mean_days=("days", "mean"),
+            median_days=("days", "median"))
         for sev, row in grouped.sort_index(ascending=False).iterrows():
             stats.append(FixStats(Severity(int(sev)), int(row["count"]),
-                                  round(float(row["mean"]), 2), round(float(row["median"]), 2)))
+                                  round(float(row["mean"]), 2), round(float(row["median"]), 2),
+                                  _maybe(row["mean_days"]), _maybe(row["median_days"])))
     roll = frame[["new", "fixed"]].rolling(ROLLING_WINDOW, min_periods=1).mean()
     return TrendSeries(
         releases=tuple(frame["release"]),

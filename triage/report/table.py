@@ -37,13 +37,15 @@ def _release(r: ReleaseReport) -> Table:
 def _trend(t: TrendReport) -> Table:
     table = Table(title=f"{t.product}: trend")
     table.add_column("release")
+    table.add_column("released")
     for sl in (1, 2, 3, 4):
         table.add_column(f"must-fix SL-{sl}", justify="right")
     for col in ("new", "fixed", "persisting", "reintroduced", f"backlog {t.sl.label}",
                 "high-risk clean"):
         table.add_column(col, justify="right")
     for p in t.points:
-        table.add_row(p.release, *[str(n) for _, n in p.must_fix_by_sl], str(p.new),
+        table.add_row(p.release, p.released.isoformat() if p.released else "",
+                      *[str(n) for _, n in p.must_fix_by_sl], str(p.new),
                       str(p.fixed), str(p.persisting), str(p.reintroduced), str(p.must_fix_open),
                       f"{len(p.high_risk_clean)}/{len(p.high_risk_components)}")
     return table

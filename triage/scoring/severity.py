@@ -118,6 +118,8 @@ def score(finding: Finding, exposure: Exposure, rules: Rules) -> ScoredFinding:
         "component",
         f"{where} -> {exposure.component_id}"
         + (f" (glob {exposure.matched_glob})" if exposure.matched_glob else "")
+        + (f" (function {finding.location.function} matches {exposure.matched_function_glob})"
+           if exposure.matched_function_glob else "")
         + f", tier {exposure.tier.label}",
     )
     ctx, why_ctx = contextual_severity(base, exposure, rules)

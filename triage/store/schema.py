@@ -42,6 +42,8 @@ releases = Table(
     Column("threat_model", Text),
     Column("threat_model_sha256", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # NULL for releases stored before revision 0004: they count as released on created_at.
+    Column("released_on", Date),
     UniqueConstraint("product_id", "name", name="uq_release_name"),
 )
 

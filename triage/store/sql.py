@@ -121,11 +121,16 @@ class SqlStore:
         target_sl: SecurityLevel | None = None,
         threat_model: tuple[str, str] | None = None,
         sources: dict[str, str] | None = None,
+        released: dt.date | None = None,
+        ingest_day: dt.date | None = None,
     ) -> IngestResult:
         """Store scored scans for a release in one transaction and link their identities.
 
         ``sources`` maps paths to the line hashes of the release's source files (given with
         ``--source-root``); they let later releases link findings through a line diff.
+        ``released`` is the release date (``--released``): it is recorded, replacing the date
+        of a release already stored; without it a new release is dated ``ingest_day`` (else
+        the store's clock) and a stored one keeps its date.
         """
         for what, name in (("--product", product), ("--release", release)):
             if not name or name != name.strip() or len(name) > 200:
@@ -136,7 +141,9 @@ class SqlStore:
                 # Two CI jobs ingesting at once: one waits for the other (DESIGN.md §8).
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(62443)")
             pid = self._product_id(conn, product, create=True)
-            rel = self._ensure_release(conn, pid, product, release, after, target_sl, threat_model)
+            rel = self._ensure_release(conn, pid, product, release, after, target_sl, threat_model,
+                                       released or ingest_day or self.clock().date(),
+                                       released is not None)
             self._store_sources(conn, rel, sources or {})
             summaries, skipped = [], []
             for scan_input, scored in batches:
@@ -179,6 +186,8 @@ class SqlStore:
         after: str | None,
         target_sl: SecurityLevel | None,
         threat_model: tuple[str, str] | None,
+        released: dt.date,
+        date_given: bool,
     ) -> Release:
         row = conn.execute(
             select(releases).where(releases.c.product_id == pid, releases.c.name == name)
@@ -189,10 +198,13 @@ class SqlStore:
                 values["target_sl"] = int(target_sl)
             if threat_model is not None:
                 values["threat_model"], values["threat_model_sha256"] = threat_model
+            if date_given:
+                values["released_on"] = released
             if values:
                 conn.execute(releases.update().where(releases.c.id == row.id).values(**values))
             sl = target_sl or (SecurityLevel(row.target_sl) if row.target_sl else None)
-            return Release(product, name, row.seq, sl, row.id)
+            return Release(product, name, row.seq, sl, row.id,
+                           released if date_given else _released_on(row))
         ordered = conn.execute(
             select(releases.c.name, releases.c.seq)
             .where(releases.c.product_id == pid)
@@ -215,10 +227,10 @@ class SqlStore:
             insert(releases).values(
                 product_id=pid, name=name, seq=seq, created_at=self.clock(),
                 target_sl=int(target_sl) if target_sl else None,
-                threat_model=tm_name, threat_model_sha256=tm_sha,
+                threat_model=tm_name, threat_model_sha256=tm_sha, released_on=released,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        return Release(product, name, seq, target_sl, int(rid))
+        return Release(product, name, seq, target_sl, int(rid), released)
 
     def _store_sources(self, conn: Connection, rel: Release, sources: dict[str, str]) -> None:
         if not sources:
@@ -406,7 +418,7 @@ class SqlStore:
             ).all()
         return [
             Release(product, r.name, r.seq,
-                    SecurityLevel(r.target_sl) if r.target_sl else None, r.id)
+                    SecurityLevel(r.target_sl) if r.target_sl else None, r.id, _released_on(r))
             for r in rows
         ]
 
@@ -676,6 +688,8 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
             reachable=e.reachable,
             out_of_scope=e.out_of_scope, justification=e.justification,
             glob=e.matched_glob, reasons=list(e.reasons),
+            # The enclosing function rides here rather than in a column of its own.
+            function=loc.function, function_glob=e.matched_function_glob,
         )),
         sarif_file=f.provenance.file, sarif_sha256=f.provenance.sha256,
         run_index=f.provenance.run,
@@ -699,7 +713,8 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
     ex = json.loads(r.exposure_json)
     finding = Finding(
         tool=tool, rule_id=r.rule_id, rule_name=r.rule_name, message=r.message,
-        location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet),
+        location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet,
+                          ex.get("function", "")),
         level=r.level, kind=r.kind,
         provenance=_prov(r),
         native_severity=r.native_severity, native_confidence=r.native_confidence,
@@ -715,13 +730,21 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
         unauthenticated_from_untrusted=ex["unauth"], reachable=ex.get("reachable", True),
         out_of_scope=ex["out_of_scope"],
         justification=ex["justification"], matched_glob=ex["glob"],
-        reasons=tuple(ex["reasons"]),
+        reasons=tuple(ex["reasons"]), matched_function_glob=ex.get("function_glob", ""),
     )
     return ScoredFinding(
         finding=finding, exposure=exposure, base_severity=Severity(r.base_severity),
         severity=Severity(r.severity), risk_score=r.risk_score,
         explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
     )
+
+
+def _released_on(row: Any) -> dt.date:
+    """A release row's date: ``released_on``, else the day it was first stored.
+
+    Releases stored before revision 0004 have no ``released_on``.
+    """
+    return row.released_on or row.created_at.date()
 
 
 def _taken_by(rel: Release | None) -> Any:

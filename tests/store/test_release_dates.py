@@ -1,0 +1,81 @@
+"""Release dates: the ingest day by default, ``--released`` replaces it, migration 0004."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from triage_testkit import PRODUCT, THREAT_MODEL, release_logs, row_counts
+
+from triage import pipeline
+from triage.scoring import load_rules
+from triage.store import open_store
+from triage.store.migrate import head_revision, upgrade
+from triage.store.schema import metadata, releases
+
+NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+
+
+def _ctx(url: str) -> pipeline.Context:
+    return pipeline.Context(open_store(url), load_rules(), clock=lambda: NOW)
+
+
+def _ingest(ctx: pipeline.Context, release: str, released: dt.date | None = None) -> None:
+    pipeline.ingest(ctx, [Path(p) for p in release_logs(release)], PRODUCT, release,
+                    threat_model=THREAT_MODEL, released=released)
+
+
+def test_a_release_is_dated_the_ingest_day_unless_a_date_is_given(db_url: str) -> None:
+    ctx = _ctx(db_url)
+    _ingest(ctx, "3.6.9")
+    assert ctx.store.release(PRODUCT, "3.6.9").released == NOW.date()  # the injected clock
+    _ingest(ctx, "3.6.9", dt.date(2024, 6, 27))  # same logs again: only the date changes
+    assert ctx.store.release(PRODUCT, "3.6.9").released == dt.date(2024, 6, 27)
+    _ingest(ctx, "3.6.9")  # no date: the stored one stays
+    assert ctx.store.release(PRODUCT, "3.6.9").released == dt.date(2024, 6, 27)
+    _ingest(ctx, "3.9.2", dt.date(2025, 4, 18))
+    fixes = pipeline.trend(ctx, PRODUCT).fixes
+    assert fixes and {(f.releases, f.days) for f in fixes} == {(1, 295)}
+    ctx.store.close()
+
+
+def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path: Path) -> None:
+    """Rows written by today's code on real releases, copied into a 0003 database (no
+    release dates), open with today's code: nothing lost, releases dated their created_at."""
+    ctx = _ctx(db_url)
+    _ingest(ctx, "3.6.9")
+    _ingest(ctx, "3.9.2")
+    ctx.store.close()
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(old_url)
+    upgrade(old, "0003")
+    created = {"3.6.9": dt.datetime(2024, 6, 27, 15, 0), "3.9.2": dt.datetime(2025, 4, 18, 23, 59)}
+    new = create_engine(db_url)
+    with new.connect() as src, old.begin() as dst:
+        for table in metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in src.execute(select(table))]
+            if table is releases:
+                for r in rows:
+                    del r["released_on"]
+                    r["created_at"] = created[r["name"]]
+            if rows:
+                dst.execute(table.insert(), rows)
+    new.dispose()
+    with old.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+    old.dispose()
+    before = row_counts(db_url)
+
+    ctx = _ctx(old_url)  # opening migrates to the newest schema
+    with ctx.store.engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
+        assert conn.execute(text("SELECT released_on FROM release")).scalars().all() == [
+            None, None]
+    assert row_counts(old_url) == before
+    assert [(r.name, r.released) for r in ctx.store.releases(PRODUCT)] == [
+        ("3.6.9", dt.date(2024, 6, 27)), ("3.9.2", dt.date(2025, 4, 18))]
+    trend = pipeline.trend(ctx, PRODUCT)
+    assert sum(p.total for p in trend.points) == before["occurrence"]
+    assert trend.fixes and {f.days for f in trend.fixes} == {295}
+    ctx.store.close()
