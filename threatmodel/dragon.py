@@ -172,7 +172,7 @@ def convert_threat_dragon(text: str, name: str = "model.json") -> str:
         "",
         "product:",
         f"  name: {_q(title)}",
-        "  target_sl: 2                     # TODO: the SL-C you build for (1..4)",
+        "  target_sl: 2                     # fill in: the SL-C you build for (1..4)",
     ]
     if summary.get("description"):
         lines.append(f"  description: {_q(' '.join(str(summary['description']).split()))}")
@@ -227,7 +227,7 @@ def convert_threat_dragon(text: str, name: str = "model.json") -> str:
             "web-server" if n.data.get("isWebApplication") else "process")
         lines += [f"  {n.id}:", f"    name: {_q(n.name)}", f"    kind: {kind}",
                   f"    zone: {n.zone}",
-                  f'    paths: ["FILL-ME/{n.id}/**"]   # TODO: the source globs of this component']
+                  f'    paths: ["FILL-ME/{n.id}/**"]   # fill in: the source globs of this component']
         if n.data.get("outOfScope"):
             reason = n.data.get("reasonOutOfScope") or "out of scope in Threat Dragon (no reason)"
             lines += ["    out_of_scope: true",
@@ -237,7 +237,7 @@ def convert_threat_dragon(text: str, name: str = "model.json") -> str:
         lines += [f"    # threat: {t}" for t in n.threats]
     lines += ["", "data_flows:                        # authentication unknown: none until you say"]
     lines += flow_lines or ["  {}"]
-    lines += ["", "assets: {}                         # TODO: the data assets (Threagile scales)"]
+    lines += ["", "assets: {}                         # fill in: the data assets (Threagile scales)"]
     if skipped:
         lines += ["", "# Not imported:"] + [f"#   {s}" for s in skipped]
     out = "\n".join(lines) + "\n"
