@@ -227,7 +227,7 @@ def convert_threat_dragon(text: str, name: str = "model.json") -> str:
             "web-server" if n.data.get("isWebApplication") else "process")
         lines += [f"  {n.id}:", f"    name: {_q(n.name)}", f"    kind: {kind}",
                   f"    zone: {n.zone}",
-                  f'    paths: ["FILL-ME/{n.id}/**"]   # fill in: the source globs of this component']
+                  f'    paths: ["FILL-ME/{n.id}/**"]   # fill in: its source globs']
         if n.data.get("outOfScope"):
             reason = n.data.get("reasonOutOfScope") or "out of scope in Threat Dragon (no reason)"
             lines += ["    out_of_scope: true",
@@ -237,7 +237,7 @@ def convert_threat_dragon(text: str, name: str = "model.json") -> str:
         lines += [f"    # threat: {t}" for t in n.threats]
     lines += ["", "data_flows:                        # authentication unknown: none until you say"]
     lines += flow_lines or ["  {}"]
-    lines += ["", "assets: {}                         # fill in: the data assets (Threagile scales)"]
+    lines += ["", "assets: {}                         # fill in: data assets (Threagile scales)"]
     if skipped:
         lines += ["", "# Not imported:"] + [f"#   {s}" for s in skipped]
     out = "\n".join(lines) + "\n"

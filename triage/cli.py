@@ -21,7 +21,7 @@ import click
 from triage import __version__, iec, pipeline
 from triage.errors import BadInputError, TriageError, place
 from triage.model import Action, Decision
-from triage.report import FORMATS, RELEASE_ONLY, render
+from triage.report import FORMATS, RELEASE_ONLY, render, render_for_terminal
 from triage.report.explain import EXPLAIN_FORMATS
 from triage.scoring import MODES, load_rules
 from triage.store import open_store
@@ -91,9 +91,14 @@ def _context(obj: dict[str, Any]) -> pipeline.Context:
     return obj["ctx"]
 
 
-def _scope(scope: str, changed_files: str | None, git_range: str | None = None) -> Any:
-    """``--scope``, ``--changed-files`` and ``--git-range`` as the pipeline's scope (SM-5)."""
-    return pipeline.load_scope(scope, Path(changed_files) if changed_files else None,
+def _scope(scope: str | None, changed_files: str | None, git_range: str | None = None) -> Any:
+    """``--scope``, ``--changed-files`` and ``--git-range`` as the pipeline's scope (SM-5).
+
+    ``None`` when none is given: the release's recorded phase applies.
+    """
+    if scope is None and not changed_files and not git_range:
+        return None
+    return pipeline.load_scope(scope or "all", Path(changed_files) if changed_files else None,
                                git_range=git_range)
 
 
@@ -145,6 +150,11 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _colour() -> bool:
+    """Colour on a terminal only, and never with NO_COLOR set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -232,18 +242,18 @@ def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
 @click.option("--release", help="Release (default: the latest).")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
 @click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
-@click.option("--scope", default="all", show_default=True,
-              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
+              "run record it) [default: the release's recorded phase, else all].")
 @click.option("--changed-files", type=click.Path(dir_okay=False),
               help="Files changed since the previous release, one a line: always in scope.")
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def status(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
-           scope: str, changed_files: str | None, git_range: str | None) -> None:
+           scope: str | None, changed_files: str | None, git_range: str | None) -> None:
     """The must-fix table of a release and its counts."""
     report = pipeline.release_report(_context(obj), product, release, sl, mode=mode,
                                      scope=_scope(scope, changed_files, git_range))
-    _emit(render("table", report), None)
+    _emit(render_for_terminal("table", report, _colour()), None)
     counts = report.status_counts()
     _say(obj, _summary_line(product, report.release, report.sl,
                             dict(report.must_fix_by_sl), counts))
@@ -260,7 +270,7 @@ def status(obj: dict, product: str, release: str | None, sl: int | None, mode: s
 def diff(obj: dict, product: str, old: str, new: str, fmt: str, output: str | None) -> None:
     """New, fixed, persisting and reintroduced issues between two releases."""
     rows = pipeline.diff(_context(obj), product, old, new)
-    _emit(render(fmt, rows), output)
+    _emit(render_for_terminal(fmt, rows, not output and _colour()), output)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
@@ -275,14 +285,14 @@ def diff(obj: dict, product: str, old: str, new: str, fmt: str, output: str | No
 @click.option("--mode", type=click.Choice(MODES), default="severity",
               help="SL policy mode.")
 @click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
-@click.option("--scope", default="all", show_default=True,
-              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
+              "run record it) [default: the release's recorded phase, else all].")
 @click.option("--changed-files", type=click.Path(dir_okay=False),
               help="Files changed since the previous release, one a line: always in scope.")
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
-         new_only: bool, scope: str, changed_files: str | None,
+         new_only: bool, scope: str | None, changed_files: str | None,
          git_range: str | None = None) -> None:
     """Exit 1 if must-fix findings remain at the target SL."""
     result = pipeline.gate(_context(obj), product, release, sl, new_only, mode,
@@ -308,19 +318,19 @@ def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="md")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
 @click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
-@click.option("--scope", default="all", show_default=True,
-              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
+              "run record it) [default: the release's recorded phase, else all].")
 @click.option("--changed-files", type=click.Path(dir_okay=False),
               help="Files changed since the previous release, one a line: always in scope.")
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def report(obj: dict, product: str, release: str | None, sl: int | None, fmt: str,
-           output: str | None, mode: str, scope: str, changed_files: str | None,
+           output: str | None, mode: str, scope: str | None, changed_files: str | None,
            git_range: str | None) -> None:
     """The release report."""
     rep = pipeline.release_report(_context(obj), product, release, sl, mode=mode,
                                   scope=_scope(scope, changed_files, git_range))
-    _emit(render(fmt, rep), output)
+    _emit(render_for_terminal(fmt, rep, not output and _colour()), output)
     if output:
         _say(obj, f"wrote {fmt} release report of {product} {rep.release} to {output}")
 
@@ -339,7 +349,7 @@ def trend(obj: dict, product: str, sl: int | None, fmt: str, output: str | None,
     """The trend report across releases."""
     rep = pipeline.trend(_context(obj), product, sl,
                          threat_model=Path(threat_model) if threat_model else None)
-    _emit(render(fmt, rep), output)
+    _emit(render_for_terminal(fmt, rep, not output and _colour()), output)
     if output:
         _say(obj, f"wrote {fmt} trend report of {product} ({len(rep.points)} releases) "
                   f"to {output}")
@@ -663,8 +673,8 @@ def _targets(values: tuple[str, ...], option: str, allowed: set[str]) -> list[tu
 @click.option("--mode", type=click.Choice(pipeline.MODES), default="severity",
               help="SL policy mode.")
 @click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
-@click.option("--scope", default="all", show_default=True,
-              help="SM-5 scope phase: all, high-risk, or a file of path globs.")
+@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
+              "run record it) [default: the release's recorded phase, else all].")
 @click.option("--changed-files", type=click.Path(dir_okay=False),
               help="Files changed since the previous release, one a line: always in scope.")
 @click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
@@ -677,7 +687,7 @@ def _targets(values: tuple[str, ...], option: str, allowed: set[str]) -> list[tu
 def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
                 threat_model: str | None, source_root: str | None,
                 strip_prefix: tuple[str, ...], sl: int | None, mode: str, new_only: bool,
-                scope: str, changed_files: str | None, reports: tuple[str, ...],
+                scope: str | None, changed_files: str | None, reports: tuple[str, ...],
                 trends: tuple[str, ...], released: dt.datetime | None) -> None:
     """One-shot for CI: ingest, judge the release, write the reports, exit with the gate's code.
 
@@ -685,13 +695,18 @@ def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
     """
     release_to = _targets(reports, "--report", set(FORMATS))
     trend_to = _targets(trends, "--trend", set(FORMATS) - RELEASE_ONLY)
-    result = pipeline.run(
-        _context(obj), [Path(p) for p in sarif], product, release,
-        threat_model=Path(threat_model) if threat_model else None,
-        source_root=Path(source_root) if source_root else None,
-        strip_prefixes=strip_prefix, sl=sl, mode=mode, new_only=new_only,
-        with_trend=bool(trend_to), scope=_scope(scope, changed_files),
-        released=released.date() if released else None)
+    bar = _reading_bar(obj)
+    try:
+        result = pipeline.run(
+            _context(obj), [Path(p) for p in sarif], product, release,
+            threat_model=Path(threat_model) if threat_model else None,
+            source_root=Path(source_root) if source_root else None,
+            strip_prefixes=strip_prefix, sl=sl, mode=mode, new_only=new_only,
+            with_trend=bool(trend_to), scope=_scope(scope, changed_files),
+            released=released.date() if released else None, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     # Render everything before writing anything: a failing format leaves no file behind.
     rendered = [(render(fmt, result.gate.report), fmt, path, "release") for fmt, path in release_to]
     rendered += [(render(fmt, result.trend), fmt, path, "trend") for fmt, path in trend_to]

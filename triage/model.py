@@ -384,6 +384,20 @@ class ScanSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedScope:
+    """The scope phase a release was triaged in, as the store keeps it (SM-5)."""
+
+    name: str
+    """``all``, ``high-risk`` or the name of a globs file."""
+    justification: str
+    """The documented reason for the phase."""
+    globs: tuple[str, ...] = ()
+    """Path globs of a file scope."""
+    changed: tuple[str, ...] = ()
+    """Files changed since the previous release (always in scope, SI-1)."""
+
+
+@dataclass(frozen=True, slots=True)
 class IssueRow:
     """A tracked issue's occurrence in one release, with its status and provenance."""
 

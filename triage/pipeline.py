@@ -31,6 +31,7 @@ from triage.model import (
     FixTime,
     IngestResult,
     IssueRow,
+    RecordedScope,
     Release,
     ReleaseReport,
     SecurityLevel,
@@ -222,13 +223,17 @@ def _triaged(
 
 def release_report(
     ctx: Context, product: str, release: str | None = None, sl: int | None = None,
-    threat_model: Path | None = None, mode: str = "severity", scope: Scope = ALL_SCOPE,
+    threat_model: Path | None = None, mode: str = "severity", scope: Scope | None = None,
+    record_scope: bool = False,
 ) -> ReleaseReport:
     """Build the release report: verdicts at the SL in ``mode``, changes, run health, gaps.
 
-    Only findings inside ``scope`` are judged; the others are out of scope (SM-5).
+    Only findings inside ``scope`` are judged; the others are out of scope (SM-5). Without
+    a scope, the release's recorded phase applies; ``record_scope`` records the one given
+    (the gate does: the phase a release is judged in is part of its record).
     """
     rels, rel, level = _target(ctx, product, release, sl)
+    scope = release_scope(ctx, rel, scope, record=record_scope)
     policy = _policy(ctx, mode, level, scope)
     triaged, gone = _triaged(ctx, rel, level, mode, scope)
     previous = ""
@@ -288,11 +293,11 @@ class GateResult:
 
 
 def gate(ctx: Context, product: str, release: str | None, sl: int | None,
-         new_only: bool = False, mode: str = "severity", scope: Scope = ALL_SCOPE
+         new_only: bool = False, mode: str = "severity", scope: Scope | None = None
          ) -> GateResult:
     """Judge a release at the SL in ``mode``: the gate fails when must-fix findings remain."""
-    return GateResult(release_report(ctx, product, release, sl, mode=mode, scope=scope),
-                      new_only)
+    return GateResult(release_report(ctx, product, release, sl, mode=mode, scope=scope,
+                                     record_scope=True), new_only)
 
 
 def diff(ctx: Context, product: str, old: str, new: str) -> list[IssueRow]:
@@ -321,10 +326,16 @@ def trend(ctx: Context, product: str, sl: int | None = None,
     points = []
     for rel in rels:
         counts = Counter(r.status for r in ctx.store.status(rel))
+        scope = release_scope(ctx, rel)
+        if scope == ALL_SCOPE:
+            by_sl = tuple(sorted(must_fix_by_sl(ctx, rel).items()))
+        else:  # the release was triaged in a scope phase: judge it in that phase (SM-5)
+            in_scope, _ = _triaged(ctx, rel, level, "severity", scope)
+            by_sl = _must_fix_by_sl_in(ctx, rel, "severity", level, in_scope, scope)
         points.append(
             TrendPoint(
                 release=rel.name,
-                must_fix_by_sl=tuple(sorted(must_fix_by_sl(ctx, rel).items())),
+                must_fix_by_sl=by_sl,
                 new=counts[Status.NEW],
                 fixed=counts[Status.FIXED],
                 persisting=counts[Status.PERSISTING],
@@ -491,15 +502,16 @@ def run(
     ctx: Context, sarif_paths: Sequence[Path], product: str, release: str,
     threat_model: Path | None = None, source_root: Path | None = None,
     strip_prefixes: tuple[str, ...] = (), sl: int | None = None, mode: str = "severity",
-    new_only: bool = False, with_trend: bool = False, scope: Scope = ALL_SCOPE,
-    released: dt.date | None = None,
+    new_only: bool = False, with_trend: bool = False, scope: Scope | None = None,
+    released: dt.date | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """One-shot CI: ingest a release's logs, judge it at the SL, and build the trend.
 
-    ``released`` dates the release as in ``ingest``.
+    ``released`` dates the release and ``progress(done, total)`` hears how far reading the
+    logs is, both as in ``ingest``.
     """
     ingested, _ = ingest(ctx, sarif_paths, product, release, threat_model, source_root,
-                         strip_prefixes, released=released)
+                         strip_prefixes, progress=progress, released=released)
     judged = gate(ctx, product, release, sl, new_only, mode, scope)
     shown = trend(ctx, product, sl, threat_model) if with_trend else None
     return RunResult(ingested, judged, shown)
@@ -530,7 +542,7 @@ def _backlog_and_fixes(
     fixes: list[FixTime] = []
     out = []
     for i, (rel, point) in enumerate(zip(rels, points, strict=True)):
-        triaged, gone = _triaged(ctx, rel, level)
+        triaged, gone = _triaged(ctx, rel, level, scope=release_scope(ctx, rel))
         must = {t.issue_id for t in triaged if t.verdict.must_fix}
         for t in triaged:
             if t.status in (Status.NEW, Status.REINTRODUCED) or t.issue_id not in opened_at:
@@ -626,6 +638,24 @@ def starter_threat_model(today: dt.date | None = None) -> str:
 def _policy(ctx: Context, mode: str, sl: SecurityLevel, scope: Scope) -> Policy:
     policy = make_policy(mode, ctx.rules, sl)
     return policy if scope == ALL_SCOPE else ScopedPolicy(policy, scope)
+
+
+def release_scope(ctx: Context, rel: Release, scope: Scope | None = None,
+                  record: bool = False) -> Scope:
+    """The scope phase a release is judged in (SM-5), recorded per release.
+
+    A scope given applies (and, with ``record``, is recorded for the release with its
+    justification); without one, the release keeps the phase recorded for it, else ``all``.
+    """
+    if scope is not None:
+        if record:
+            ctx.store.record_scope(rel, RecordedScope(
+                scope.name, scope.justification, scope.globs, tuple(sorted(scope.changed))))
+        return scope
+    kept = ctx.store.recorded_scope(rel)
+    if kept is None:
+        return ALL_SCOPE
+    return Scope(kept.name, kept.justification, kept.globs, frozenset(kept.changed))
 
 
 def load_scope(scope: str = "all", changed_files: Path | None = None,

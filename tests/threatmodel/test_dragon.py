@@ -73,7 +73,7 @@ def test_threats_paths_and_skips_are_comments(imported: str) -> None:
     lines = imported.splitlines()
     assert "    # threat: Unauthenticated write (Open, Critical, Tampering)" in lines
     assert "  # threat: Session hijack (Open, High, Spoofing)" in lines
-    assert '    paths: ["FILL-ME/web-ui/**"]   # fill in: the source globs of this component' \
+    assert '    paths: ["FILL-ME/web-ui/**"]   # fill in: its source globs' \
         in lines
     assert ("#   boundary curve 'Internet edge': a line, it contains nothing; draw a box to "
             "make a zone") in lines

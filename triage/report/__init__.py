@@ -38,4 +38,11 @@ def render(fmt: str, report: Any) -> str:
     return renderer(report)
 
 
-__all__ = ["FORMATS", "RELEASE_ONLY", "render"]
+def render_for_terminal(fmt: str, report: Any, color: bool) -> str:
+    """Render for stdout: the table format in colour when stdout is a colour terminal."""
+    if fmt == "table" and color:
+        return table.render(report, color=True)
+    return render(fmt, report)
+
+
+__all__ = ["FORMATS", "RELEASE_ONLY", "render", "render_for_terminal"]

@@ -7,12 +7,26 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from triage.model import IssueRow, ReleaseReport, TrendReport
 
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
+                   "info": "dim"}
+_STATUS_STYLE = {"new": "bold", "reintroduced": "bold magenta", "fixed": "green"}
 
-def _console(buf: io.StringIO) -> Console:
-    return Console(file=buf, width=200, color_system=None, highlight=False)
+
+def _console(buf: io.StringIO, color: bool) -> Console:
+    return Console(file=buf, width=200, highlight=False, force_terminal=color,
+                   color_system="standard" if color else None)
+
+
+def _sev(label: str) -> Text:
+    return Text(label, style=_SEVERITY_STYLE.get(label, ""))
+
+
+def _status(label: str) -> Text:
+    return Text(label, style=_STATUS_STYLE.get(label, ""))
 
 
 def _release(r: ReleaseReport) -> Table:
@@ -27,10 +41,10 @@ def _release(r: ReleaseReport) -> Table:
                          overflow="fold")
     for t in r.must_fix:
         f = t.scored.finding
-        table.add_row(str(t.scored.risk_score), t.scored.severity.label,
+        table.add_row(str(t.scored.risk_score), _sev(t.scored.severity.label),
                       t.scored.exposure.component_id, f.tool.name, f.rule_id,
-                      f"{f.location.path}:{f.location.start_line or ''}", t.status.value,
-                      str(t.issue_id))
+                      f"{f.location.path}:{f.location.start_line or ''}",
+                      _status(t.status.value), str(t.issue_id))
     return table
 
 
@@ -56,13 +70,13 @@ def _diff(rows: list[IssueRow]) -> Table:
     for col in ("status", "tool", "rule", "location", "severity", "component", "issue"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.status.value, r.tool, r.rule_id, f"{r.path}:{r.line or ''}",
-                      r.severity.label, r.component, str(r.issue_id))
+        table.add_row(_status(r.status.value), r.tool, r.rule_id, f"{r.path}:{r.line or ''}",
+                      _sev(r.severity.label), r.component, str(r.issue_id))
     return table
 
 
-def render(report: Any) -> str:
-    """Render a report as a plain-text table."""
+def render(report: Any, color: bool = False) -> str:
+    """Render a report as a table: plain text, or with ANSI colours for a terminal."""
     if isinstance(report, ReleaseReport):
         table = _release(report)
     elif isinstance(report, TrendReport):
@@ -70,5 +84,5 @@ def render(report: Any) -> str:
     else:
         table = _diff(list(report))
     buf = io.StringIO()
-    _console(buf).print(table)
+    _console(buf, color).print(table)
     return buf.getvalue()

@@ -119,6 +119,17 @@ occurrences = Table(
     Column("message_key", Text, nullable=False),
     Column("tool_fingerprints", Text, nullable=False),
 )
+release_scopes = Table(
+    "release_scope",
+    metadata,
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("globs", Text, nullable=False),
+    Column("changed", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 source_files = Table(
     "source_file",
     metadata,

@@ -41,6 +41,7 @@ from triage.model import (
     Location,
     Provenance,
     Reason,
+    RecordedScope,
     Release,
     ScanInput,
     ScanSummary,
@@ -59,6 +60,7 @@ from triage.store.schema import (
     issues,
     occurrences,
     products,
+    release_scopes,
     releases,
     scans,
     source_files,
@@ -421,6 +423,27 @@ class SqlStore:
                     SecurityLevel(r.target_sl) if r.target_sl else None, r.id, _released_on(r))
             for r in rows
         ]
+
+    def record_scope(self, rel: Release, scope: RecordedScope) -> None:
+        """Record the scope phase a release is triaged in (replacing an earlier one)."""
+        values = dict(name=scope.name, justification=scope.justification,
+                      globs=json.dumps(list(scope.globs)),
+                      changed=json.dumps(sorted(scope.changed)), recorded_at=self.clock())
+        with self._tx() as conn:
+            done = conn.execute(release_scopes.update()
+                                .where(release_scopes.c.release_id == rel.key).values(**values))
+            if not done.rowcount:
+                conn.execute(insert(release_scopes).values(release_id=rel.key, **values))
+
+    def recorded_scope(self, rel: Release) -> RecordedScope | None:
+        """The scope phase recorded for a release, if one was chosen."""
+        with self._tx() as conn:
+            r = conn.execute(select(release_scopes)
+                             .where(release_scopes.c.release_id == rel.key)).first()
+        if r is None:
+            return None
+        return RecordedScope(r.name, r.justification, tuple(json.loads(r.globs)),
+                             tuple(json.loads(r.changed)))
 
     def recorded_threat_model(self, product: str) -> str | None:
         """The threat-model file recorded with the product's newest modelled release."""
