@@ -29,8 +29,8 @@ from triage.model import (
 )
 from triage.scoring import MODES, Rules, capability, load_rules, make_policy, score
 
-DISPOSITIONS = {"must-fix", "below-threshold", "out-of-scope", "suppressed", "needs-review",
-                "not-a-defect"}
+DISPOSITIONS = {"must-fix", "below-threshold", "pending-review", "model-gap", "out-of-scope",
+                "suppressed", "needs-review", "not-a-defect"}
 
 
 @cache
@@ -200,3 +200,21 @@ def test_lowering_the_tier_never_raises_the_contextual_severity(
     high = score(f, replace(ex, tier=upper), rules()).severity
     low = score(f, replace(ex, tier=lower), rules()).severity
     assert low <= high, (lower, upper, low, high)
+
+
+def test_pending_suppressions_and_model_gaps_have_their_own_verdicts() -> None:
+    """Below the threshold, a suppression under review and an unmodelled file say so."""
+    from dataclasses import replace as _replace
+
+    from triage.model import UNMODELLED, Suppression
+
+    real = real_findings()
+    low = next(f for f in real if f.native_severity == "LOW")
+    policy = make_policy("severity", rules(), SecurityLevel.SL2)
+    gap = policy.judge(score(low, UNMODELLED, rules()))
+    assert gap.disposition == "model-gap" and "no threat-model component claims" in gap.reason
+    assert not gap.must_fix
+    pending = policy.judge(score(_replace(low, suppression=Suppression.PENDING), NO_MODEL,
+                                 rules()))
+    assert pending.disposition == "pending-review" and "underReview" in pending.reason
+    assert policy.judge(score(low, NO_MODEL, rules())).disposition == "below-threshold"

@@ -70,6 +70,24 @@ def _not_judged(scored: ScoredFinding, sl: SecurityLevel, mode: str) -> Verdict 
     return None
 
 
+def _below(scored: ScoredFinding, sl: SecurityLevel, mode: str, reason: str) -> Verdict:
+    """The verdict of a finding under the threshold (DM-4), naming what else needs a human.
+
+    A suppression under review is ``pending-review``; a finding in a file no threat-model
+    component claims is a ``model-gap`` (rated on its own severity until the model covers it,
+    SR-2); the rest are ``below-threshold``. None of them must be fixed, all stay tracked.
+    """
+    if scored.finding.suppression == Suppression.PENDING:
+        return Verdict(False, sl, "pending-review", "suppression under review in the SARIF "
+                       f"log (SARIF 3.35 underReview); {reason}", mode=mode)
+    if scored.exposure.component_kind == "unmodelled":  # a model was given, and missed it
+        where = scored.finding.location.path or "(no file)"
+        return Verdict(False, sl, "model-gap", f"no threat-model component claims {where}: "
+                       f"rated on its own severity until the model covers it (SR-2); {reason}",
+                       mode=mode)
+    return Verdict(False, sl, "below-threshold", reason, mode=mode)
+
+
 class SeverityPolicy:
     """Must-fix by contextual severity at a target SL."""
 
@@ -98,9 +116,9 @@ class SeverityPolicy:
             return Verdict(True, self.sl, "must-fix",
                            f"{scored.severity.label} >= {self.minimum.label}: {self.wording} "
                            "(supplier residual-risk policy, DM-4)", mode=self.name)
-        return Verdict(False, self.sl, "below-threshold",
-                       f"{scored.severity.label} < {self.minimum.label}: "
-                       + self.rules.below_threshold.format(sl=self.sl.label), mode=self.name)
+        return _below(scored, self.sl, self.name,
+                      f"{scored.severity.label} < {self.minimum.label}: "
+                      + self.rules.below_threshold.format(sl=self.sl.label))
 
 
 class CapabilityPolicy:
@@ -131,9 +149,9 @@ class CapabilityPolicy:
             return Verdict(True, self.sl, "must-fix",
                            f"needs {need} capability <= {at}: {self.wording}{quoted}",
                            mode=self.name)
-        return Verdict(False, self.sl, "below-threshold",
-                       f"needs {need} capability > {at}: "
-                       + self.rules.below_threshold.format(sl=self.sl.label), mode=self.name)
+        return _below(scored, self.sl, self.name,
+                      f"needs {need} capability > {at}: "
+                      + self.rules.below_threshold.format(sl=self.sl.label))
 
 
 class CombinedPolicy:
