@@ -169,6 +169,36 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
+def _ingest_options(command: Any) -> Any:
+    """The options ``ingest`` and ``run`` share: the logs, the release and how to read them."""
+    for option in reversed((
+        click.argument("sarif", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+        click.option("--product", required=True, help="Product name."),
+        click.option("--release", required=True, help="Release name (a version)."),
+        click.option("--threat-model", type=click.Path(dir_okay=False),
+                     help="Threat model YAML [default: the one of the product's releases]."),
+        click.option("--source-root", type=click.Path(file_okay=False),
+                     help="Source tree the scan ran on: makes paths relative, reads flagged "
+                          "lines, keeps line hashes for the next release's line diff."),
+        click.option("--strip-prefix", multiple=True, help="Path prefix to strip from URIs."),
+        click.option("--released", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                     help="Release date (default: today for a new release; replaces a stored "
+                          "date)."),
+    )):
+        command = option(command)
+    return command
+
+
+def _scope_options(command: Any) -> Any:
+    """``--scope`` and ``--changed-files`` (SM-5, SI-1), as every judging command takes them."""
+    command = click.option("--changed-files", type=click.Path(dir_okay=False),
+                           help="Files changed since the previous release, one a line: always "
+                                "in scope (SI-1).")(command)
+    return click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path "
+                        "globs (gate and run record it) [default: the release's recorded "
+                        "phase, else all].")(command)
+
+
 @click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="TRIAGE_DB", help="Database URL or SQLite file [env TRIAGE_DB; "
               "default ./triage.db].")
@@ -196,16 +226,8 @@ def _summary_line(product: str, release: str, sl: Any, must: dict, counts: dict)
 
 
 @cli.command()
-@click.argument("sarif", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--product", required=True, help="Product name.")
-@click.option("--release", required=True, help="Release name (a version).")
-@click.option("--threat-model", type=click.Path(dir_okay=False), help="Threat model YAML.")
-@click.option("--source-root", type=click.Path(file_okay=False),
-              help="Source tree the scan ran on: makes paths relative, reads flagged lines.")
-@click.option("--strip-prefix", multiple=True, help="Path prefix to strip from URIs.")
+@_ingest_options
 @click.option("--after", help="Place a new release right after this one.")
-@click.option("--released", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Release date (default: today for a new release; replaces a stored date).")
 @click.pass_obj
 def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
            threat_model: str | None, source_root: str | None, strip_prefix: tuple[str, ...],
@@ -242,10 +264,7 @@ def ingest(obj: dict, sarif: tuple[str, ...], product: str, release: str,
 @click.option("--release", help="Release (default: the latest).")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
 @click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
-@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
-              "run record it) [default: the release's recorded phase, else all].")
-@click.option("--changed-files", type=click.Path(dir_okay=False),
-              help="Files changed since the previous release, one a line: always in scope.")
+@_scope_options
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def status(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
@@ -285,10 +304,7 @@ def diff(obj: dict, product: str, old: str, new: str, fmt: str, output: str | No
 @click.option("--mode", type=click.Choice(MODES), default="severity",
               help="SL policy mode.")
 @click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
-@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
-              "run record it) [default: the release's recorded phase, else all].")
-@click.option("--changed-files", type=click.Path(dir_okay=False),
-              help="Files changed since the previous release, one a line: always in scope.")
+@_scope_options
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str,
@@ -318,10 +334,7 @@ def gate(obj: dict, product: str, release: str | None, sl: int | None, mode: str
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="md")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
 @click.option("--mode", type=click.Choice(MODES), default="severity", help="SL policy mode.")
-@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
-              "run record it) [default: the release's recorded phase, else all].")
-@click.option("--changed-files", type=click.Path(dir_okay=False),
-              help="Files changed since the previous release, one a line: always in scope.")
+@_scope_options
 @click.option("--git-range", help="A..B: files git says changed are always in scope (SI-1).")
 @click.pass_obj
 def report(obj: dict, product: str, release: str | None, sl: int | None, fmt: str,
@@ -662,27 +675,16 @@ def _targets(values: tuple[str, ...], option: str, allowed: set[str]) -> list[tu
 
 
 @cli.command("run")
-@click.argument("sarif", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--product", required=True, help="Product name.")
-@click.option("--release", required=True, help="Release name (a version).")
-@click.option("--threat-model", type=click.Path(dir_okay=False), help="Threat model YAML.")
-@click.option("--source-root", type=click.Path(file_okay=False),
-              help="Source tree the scan ran on: makes paths relative, reads flagged lines.")
-@click.option("--strip-prefix", multiple=True, help="Path prefix to strip from URIs.")
+@_ingest_options
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL (default: the model's).")
 @click.option("--mode", type=click.Choice(pipeline.MODES), default="severity",
               help="SL policy mode.")
 @click.option("--new-only", is_flag=True, help="Fail only on new or reintroduced findings.")
-@click.option("--scope", help="SM-5 scope phase: all, high-risk, or a file of path globs (gate and "
-              "run record it) [default: the release's recorded phase, else all].")
-@click.option("--changed-files", type=click.Path(dir_okay=False),
-              help="Files changed since the previous release, one a line: always in scope.")
+@_scope_options
 @click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
               help="Write the release report in FORMAT to PATH (repeatable).")
 @click.option("--trend", "trends", multiple=True, metavar="FORMAT=PATH",
               help="Write the trend report in FORMAT to PATH (repeatable).")
-@click.option("--released", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Release date (default: today for a new release; replaces a stored date).")
 @click.pass_obj
 def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
                 threat_model: str | None, source_root: str | None,

@@ -201,10 +201,11 @@ def _target(ctx: Context, product: str, release: str | None, sl: int | None):
 
 def _triaged(
     ctx: Context, rel: Release, level: SecurityLevel, mode: str = "severity",
-    scope: Scope = ALL_SCOPE,
+    scope: Scope = ALL_SCOPE, statuses: list[IssueRow] | None = None,
 ) -> tuple[list[TriagedFinding], list[IssueRow]]:
     policy = _policy(ctx, mode, level, scope)
-    statuses = ctx.store.status(rel)
+    if statuses is None:
+        statuses = ctx.store.status(rel)
     by_prov = {(r.tool, r.to_prov): r.status for r in statuses if r.to_prov is not None}
     gone = [r for r in statuses if r.status in (Status.FIXED, Status.NOT_ANALYSED)]
     decided = ctx.store.current_decisions(rel.product, rel)
@@ -324,14 +325,18 @@ def trend(ctx: Context, product: str, sl: int | None = None,
         raise BadInputError(f"product {product!r} has no releases")
     level = SecurityLevel(sl) if sl else (rels[-1].target_sl or SecurityLevel.SL2)
     points = []
+    judged: list[tuple[list[TriagedFinding], list[IssueRow]]] = []
     for rel in rels:
-        counts = Counter(r.status for r in ctx.store.status(rel))
+        # One status comparison and one judgement per release serve every number below.
+        statuses = ctx.store.status(rel)
+        counts = Counter(r.status for r in statuses)
         scope = release_scope(ctx, rel)
+        triaged, gone = _triaged(ctx, rel, level, "severity", scope, statuses)
+        judged.append((triaged, gone))
         if scope == ALL_SCOPE:
             by_sl = tuple(sorted(must_fix_by_sl(ctx, rel).items()))
         else:  # the release was triaged in a scope phase: judge it in that phase (SM-5)
-            in_scope, _ = _triaged(ctx, rel, level, "severity", scope)
-            by_sl = _must_fix_by_sl_in(ctx, rel, "severity", level, in_scope, scope)
+            by_sl = _must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope)
         points.append(
             TrendPoint(
                 release=rel.name,
@@ -345,7 +350,7 @@ def trend(ctx: Context, product: str, sl: int | None = None,
                 released=rel.released,
             )
         )
-    points, fixes = _backlog_and_fixes(ctx, rels, level, points, threat_model)
+    points, fixes = _backlog_and_fixes(rels, judged, points, threat_model)
     return TrendReport(product=product, sl=level, generated_at=ctx.clock().isoformat(),
                        tool_version=__version__, points=tuple(points), fixes=fixes)
 
@@ -527,8 +532,8 @@ def _high_risk_components(threat_model: Path | None) -> frozenset[str] | None:
 
 
 def _backlog_and_fixes(
-    ctx: Context, rels: list[Release], level: SecurityLevel, points: list[TrendPoint],
-    threat_model: Path | None,
+    rels: list[Release], judged: list[tuple[list[TriagedFinding], list[IssueRow]]],
+    points: list[TrendPoint], threat_model: Path | None,
 ) -> tuple[list[TrendPoint], tuple[FixTime, ...]]:
     """The must-fix backlog, its entries and exits, and the clean high-risk components.
 
@@ -541,8 +546,7 @@ def _backlog_and_fixes(
     opened_at: dict[int, int] = {}
     fixes: list[FixTime] = []
     out = []
-    for i, (rel, point) in enumerate(zip(rels, points, strict=True)):
-        triaged, gone = _triaged(ctx, rel, level, scope=release_scope(ctx, rel))
+    for i, (rel, point, (triaged, gone)) in enumerate(zip(rels, points, judged, strict=True)):
         must = {t.issue_id for t in triaged if t.verdict.must_fix}
         for t in triaged:
             if t.status in (Status.NEW, Status.REINTRODUCED) or t.issue_id not in opened_at:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from triage.model import Action, Decision, IssueRow, Provenance, ReleaseReport, TriagedFinding
+from triage.model import (
+    Action,
+    Decision,
+    IssueRow,
+    Provenance,
+    ReleaseReport,
+    TrendReport,
+    TriagedFinding,
+)
 
 EVIDENCE = (
     ("SI-1", "Security implementation review",
@@ -85,3 +95,17 @@ def decision_lines(r: ReleaseReport) -> list[DecisionLine]:
                 expiry = f"expires in {left} days"
         out.append(DecisionLine(t, d, expiry))
     return out
+
+
+def by_kind(
+    report: Any,
+    release: Callable[[ReleaseReport], str],
+    trend: Callable[[TrendReport], str],
+    diff: Callable[[list[IssueRow]], str],
+) -> str:
+    """Render ``report`` with the function for its kind: release, trend or diff rows."""
+    if isinstance(report, ReleaseReport):
+        return release(report)
+    if isinstance(report, TrendReport):
+        return trend(report)
+    return diff(list(report))

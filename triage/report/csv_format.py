@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from triage.model import IssueRow, ReleaseReport, TrendReport
+from triage.report.common import by_kind
 
 RELEASE_COLUMNS = (
     "issue", "status", "tool", "rule", "path", "line", "component", "tier", "base_severity",
@@ -94,8 +95,4 @@ def _diff(rows: list[IssueRow]) -> str:
 
 def render(report: Any) -> str:
     """Render a release report, a trend report or a diff as CSV (RFC 4180, LF row ends)."""
-    if isinstance(report, ReleaseReport):
-        return _release(report)
-    if isinstance(report, TrendReport):
-        return _trend(report)
-    return _diff(list(report))
+    return by_kind(report, _release, _trend, _diff)

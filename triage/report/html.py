@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from triage.model import IssueRow, ReleaseReport, Status, TrendReport
 from triage.report import charts, series
-from triage.report.common import EVIDENCE, decision_lines
+from triage.report.common import EVIDENCE, by_kind, decision_lines
 
 SCRIPT = """(function () {
   function key(cell) {
@@ -324,8 +324,4 @@ def _diff(rows: list[IssueRow]) -> str:
 
 def render(report: Any) -> str:
     """Render a release report, a trend report or a diff as one self-contained HTML page."""
-    if isinstance(report, ReleaseReport):
-        return _release(report)
-    if isinstance(report, TrendReport):
-        return _trend(report)
-    return _diff(list(report))
+    return by_kind(report, _release, _trend, _diff)

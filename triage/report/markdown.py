@@ -6,7 +6,7 @@ from typing import Any
 
 from triage.model import IssueRow, ReleaseReport, Status, TrendReport
 from triage.report import series
-from triage.report.common import EVIDENCE, decision_lines, md_escape
+from triage.report.common import EVIDENCE, by_kind, decision_lines, md_escape
 
 # GitHub's job summary limit is 1 MiB; stay well inside it.
 MAX_ROWS = 200
@@ -174,8 +174,4 @@ def _diff(rows: list[IssueRow]) -> str:
 
 def render(report: Any) -> str:
     """Render a release report, a trend report or a diff as Markdown."""
-    if isinstance(report, ReleaseReport):
-        return _release(report)
-    if isinstance(report, TrendReport):
-        return _trend(report)
-    return _diff(list(report))
+    return by_kind(report, _release, _trend, _diff)
