@@ -31,11 +31,12 @@ demo: install
 	done
 	@for f in md html; do \
 	  $(BIN)/triage -q --db $(DEMO_DB) trend --product pymodbus --format $$f \
-	    --threat-model sample_sarif/pymodbus/threatmodel.yaml -o demo-out/trend.$$f || exit $$?; \
+	    --threat-model sample_sarif/pymodbus/threatmodel.yaml -o demo-out/trend.$$f \
+	    $$([ $$f = html ] && echo --charts demo-out/charts) || exit $$?; \
 	  $(BIN)/triage -q --db $(DEMO_DB) report --product pymodbus --format $$f \
 	    -o demo-out/report-3.16.1.$$f || exit $$?; \
 	done
-	@echo "demo reports: $(CURDIR)/demo-out/report-3.16.1.html (.md) and $(CURDIR)/demo-out/trend.html (.md)"
+	@echo "demo reports: $(CURDIR)/demo-out/report-3.16.1.html (.md), $(CURDIR)/demo-out/trend.html (.md) and the trend charts as PNG in $(CURDIR)/demo-out/charts/"
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -45,8 +46,12 @@ lint: install
 	$(BIN)/mypy triage threatmodel
 	$(BIN)/lint-imports
 
+# Speed and memory as ratios to floors measured in the same run (docs/benchmarks.md).
+# BENCH_SIZES=100000 for the short run; synthetic logs are cached under $TMPDIR/triage-bench.
+BENCH_SIZES ?= 100000,1000000
 bench: install
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_ingest.py --sizes $(BENCH_SIZES) --profile
 
 clean:
 	rm -rf demo-out .pytest_cache build *.egg-info

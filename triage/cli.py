@@ -11,7 +11,6 @@ import datetime as dt
 import getpass
 import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import click
 
 from triage import __version__, iec, pipeline
 from triage.errors import BadInputError, TriageError, place
+from triage.files import write_atomic
 from triage.model import Action, Decision
 from triage.report import FORMATS, RELEASE_ONLY, render, render_for_terminal
 from triage.report.explain import EXPLAIN_FORMATS
@@ -131,27 +131,6 @@ def _reading_bar(obj: dict[str, Any]) -> _ReadingBar | None:
     return None if obj.get("quiet") or not sys.stderr.isatty() else _ReadingBar()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader (a CI upload step, a browser) sees the old file or the whole new one, never a
-    half-written report; a failed write leaves no temporary file behind.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _colour() -> bool:
     """Colour on a terminal only, and never with NO_COLOR set (no-color.org)."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -161,7 +140,7 @@ def _emit(text: str, output: str | None) -> None:
     """Write a rendered report to a file (only after it rendered, atomically) or stdout."""
     if output and output != "-":
         try:
-            _write_atomic(Path(output), text)
+            write_atomic(Path(output), text)
         except OSError as e:
             raise OutputError(place(output, "", f"cannot write the report: {e.strerror or e}"),
                               hint="-o needs a writable file in an existing directory") from e
@@ -356,16 +335,33 @@ def report(obj: dict, product: str, release: str | None, sl: int | None, fmt: st
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
 @click.option("--threat-model", type=click.Path(dir_okay=False),
               help="Count the high-risk components of this model (default: those with findings).")
+@click.option("--charts", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write the trend's charts as PNG files into DIR (created if missing).")
 @click.pass_obj
 def trend(obj: dict, product: str, sl: int | None, fmt: str, output: str | None,
-          threat_model: str | None) -> None:
+          threat_model: str | None, charts: str | None) -> None:
     """The trend report across releases."""
     rep = pipeline.trend(_context(obj), product, sl,
                          threat_model=Path(threat_model) if threat_model else None)
-    _emit(render_for_terminal(fmt, rep, not output and _colour()), output)
+    text = render_for_terminal(fmt, rep, not output and _colour())
+    written: list[Path] = []
+    if charts:
+        # The PNG writer, and matplotlib with it, loads only when --charts asks for it.
+        from triage.report.png import write_trend_charts
+
+        try:
+            written = write_trend_charts(rep, Path(charts))
+        except OSError as e:
+            raise OutputError(place(charts, "", f"cannot write the charts: {e.strerror or e}"),
+                              hint="--charts needs a directory that can be created and "
+                                   "written") from e
+    _emit(text, output)
     if output:
         _say(obj, f"wrote {fmt} trend report of {product} ({len(rep.points)} releases) "
                   f"to {output}")
+    if written:
+        _say(obj, f"wrote {len(written)} trend charts (PNG) to {charts}: "
+                  + ", ".join(p.name for p in written))
 
 
 # ---- decisions (DM-3, DM-4) ---------------------------------------------------------------

@@ -8,6 +8,7 @@ levels are ``IntEnum`` so a threshold is a plain ``>=``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -251,6 +252,20 @@ class ScanInput:
     """Files the tool said it could not analyse (parse errors, timeouts)."""
     notes: tuple[str, ...] = ()
     """Run-health notes in words, for reports."""
+
+
+class ScoredChunks:
+    """A scan's scored findings in chunks, each holding every finding of its files.
+
+    What a streamed ingest hands the store: the store links and writes chunk by chunk, so a
+    scan of a million findings never sits in memory at once.
+    """
+
+    def __init__(self, chunks: Iterable[Sequence[ScoredFinding]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[Sequence[ScoredFinding]]:
+        return iter(self._chunks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ CLI calls exactly one function here per command and renders what it returns.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import subprocess
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +21,7 @@ from triage.errors import BadInputError
 from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
+from triage.ingest.stream import Spool, stream_sarif, stream_threshold
 from triage.model import (
     NO_MODEL,
     UNMODELLED,
@@ -28,13 +29,16 @@ from triage.model import (
     Decision,
     Explanation,
     Exposure,
-    FixTime,
     IngestResult,
     IssueRow,
     RecordedScope,
     Release,
     ReleaseReport,
+    ScanInput,
+    ScoredChunks,
+    ScoredFinding,
     SecurityLevel,
+    Severity,
     Status,
     Tier,
     TrendPoint,
@@ -46,6 +50,7 @@ from triage.scoring.decisions import apply_decision
 from triage.scoring.scope import ALL as ALL_SCOPE
 from triage.scoring.scope import HIGH_RISK_JUSTIFICATION, Scope, ScopedPolicy
 from triage.store import SqlStore
+from triage.store.sql import ReleaseCounts
 
 Clock = Callable[[], dt.datetime]
 
@@ -155,29 +160,71 @@ def ingest(
         raise BadInputError(f"{source_root}: --source-root is not a directory")
     join = ThreatModelJoin(threat_model)
     normaliser = PathNormaliser(source_root, strip_prefixes)
-    scans = read_sarif(sarif_paths, normaliser, now=ctx.clock(), progress=progress)
-    if not scans:
-        names = ", ".join(Path(p).name for p in sarif_paths)
-        raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
-                            hint="a scanner that ran writes one run, even with no results")
-    # With the source tree at hand, keep each file's line hashes: the next release links
-    # its findings to these through a line diff (DESIGN.md §8, identity).
-    sources = {path: normaliser.line_hashes(path)
-               for path in sorted({f.location.path for s in scans for f in s.findings})
-               if path} if source_root is not None else {}
-    batches = [
-        (s, [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
-             for f in s.findings])
-        for s in scans
-    ]
-    target = SecurityLevel(join.model.target_sl) if join.model else None
-    tm = (str(threat_model), join.sha256) if threat_model is not None else None
-    result = ctx.store.ingest(product, release, batches, after=after, target_sl=target,
-                              threat_model=tm, sources=sources, released=released,
-                              ingest_day=ctx.clock().date())
+    paths = [Path(p) for p in sarif_paths]
+    with contextlib.ExitStack() as stack:
+        if sum(_file_size(p) for p in paths) > stream_threshold():
+            # Large logs: results streamed into a spool, scored and stored file by file.
+            spool = Spool()
+            stack.callback(spool.close)
+            # Reading is the first half of the bar, scoring and storing the second.
+            half = sum(_file_size(p) for p in paths)
+            streamed = stream_sarif(
+                paths, normaliser, ctx.clock(), spool,
+                progress=(lambda done, total: progress(done, 2 * total)) if progress else None)
+            scans = [st.scan for st in streamed]
+            found = [p for st in streamed for p in st.paths]
+            stored = _Counter(sum(st.count for st in streamed),
+                              lambda n, of: progress(half + half * n // of, 2 * half)
+                              if progress and of else None)
+            batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]] = [
+                (st.scan, ScoredChunks(
+                    stored.counted([score(f, join.exposure(f.location.path,
+                                                           f.location.function), ctx.rules)
+                                    for f in chunk]) for chunk in st.chunks()))
+                for st in streamed]
+        else:
+            scans = read_sarif(paths, normaliser, now=ctx.clock(), progress=progress)
+            found = [f.location.path for s in scans for f in s.findings]
+            batches = [
+                (s, [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
+                     for f in s.findings])
+                for s in scans
+            ]
+        if not scans:
+            names = ", ".join(p.name for p in paths)
+            raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
+                                hint="a scanner that ran writes one run, even with no results")
+        # With the source tree at hand, keep each file's line hashes: the next release links
+        # its findings to these through a line diff (DESIGN.md §8, identity).
+        sources = {path: normaliser.line_hashes(path) for path in sorted(set(found))
+                   if path} if source_root is not None else {}
+        target = SecurityLevel(join.model.target_sl) if join.model else None
+        tm = (str(threat_model), join.sha256) if threat_model is not None else None
+        result = ctx.store.ingest(product, release, batches, after=after, target_sl=target,
+                                  threat_model=tm, sources=sources, released=released,
+                                  ingest_day=ctx.clock().date())
     if notes:
         result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)
+
+
+class _Counter:
+    """Counts the findings handed to the store and tells ``report(done, of)``."""
+
+    def __init__(self, of: int, report: Callable[[int, int], None]) -> None:
+        self.of, self.done, self.report = of, 0, report
+
+    def counted(self, chunk: list[ScoredFinding]) -> list[ScoredFinding]:
+        self.done += len(chunk)
+        self.report(self.done, self.of)
+        return chunk
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reading the log reports it
+        return 0
 
 
 def must_fix_by_sl(ctx: Context, rel: object) -> dict[SecurityLevel, int]:
@@ -317,42 +364,31 @@ def trend(ctx: Context, product: str, sl: int | None = None,
           threat_model: Path | None = None) -> TrendReport:
     """Per release: must-fix at each SL, new, fixed, persisting (SM-13 evidence).
 
-    With ``threat_model``, the high-risk components are the model's; else those that had
+    The counts are aggregated in SQL across all releases at once; a release triaged in a
+    scope phase is judged in that phase (SM-5), its findings loaded and judged here. With
+    ``threat_model``, the high-risk components are the model's; else those that had
     findings in a release so far.
     """
     rels = ctx.store.releases(product)
     if not rels:
         raise BadInputError(f"product {product!r} has no releases")
     level = SecurityLevel(sl) if sl else (rels[-1].target_sl or SecurityLevel.SL2)
-    points = []
-    judged: list[tuple[list[TriagedFinding], list[IssueRow]]] = []
-    for rel in rels:
-        # One status comparison and one judgement per release serve every number below.
-        statuses = ctx.store.status(rel)
-        counts = Counter(r.status for r in statuses)
+    minimum, _ = ctx.rules.threshold(level)
+    today = ctx.clock().date()
+    counts, fixes = ctx.store.trend_counts(
+        product, minimum, {s: ctx.rules.threshold(s)[0] for s in SecurityLevel}, today)
+    phased: dict[int, _Phased] = {}
+    for i, rel in enumerate(rels):
         scope = release_scope(ctx, rel)
-        triaged, gone = _triaged(ctx, rel, level, "severity", scope, statuses)
-        judged.append((triaged, gone))
-        if scope == ALL_SCOPE:
-            by_sl = tuple(sorted(must_fix_by_sl(ctx, rel).items()))
-        else:  # the release was triaged in a scope phase: judge it in that phase (SM-5)
-            by_sl = _must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope)
-        points.append(
-            TrendPoint(
-                release=rel.name,
-                must_fix_by_sl=by_sl,
-                new=counts[Status.NEW],
-                fixed=counts[Status.FIXED],
-                persisting=counts[Status.PERSISTING],
-                reintroduced=counts[Status.REINTRODUCED],
-                not_analysed=counts[Status.NOT_ANALYSED],
-                total=sum(s.findings for s in ctx.store.scans(rel)),
-                released=rel.released,
-            )
-        )
-    points, fixes = _backlog_and_fixes(rels, judged, points, threat_model)
+        if scope != ALL_SCOPE:  # path globs and changed files: judged in Python
+            triaged, _ = _triaged(ctx, rel, level, "severity", scope, statuses=[])
+            must = [t for t in triaged if t.verdict.must_fix]
+            phased[i] = _Phased(frozenset(t.issue_id for t in must),
+                                frozenset(t.scored.exposure.component_id for t in must),
+                                _must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope))
+    points = _backlog_and_fixes(ctx, counts, phased, threat_model, minimum, today)
     return TrendReport(product=product, sl=level, generated_at=ctx.clock().isoformat(),
-                       tool_version=__version__, points=tuple(points), fixes=fixes)
+                       tool_version=__version__, points=tuple(points), fixes=tuple(fixes))
 
 
 # ---- decisions (DM-3, DM-4) ---------------------------------------------------------------
@@ -531,44 +567,56 @@ def _high_risk_components(threat_model: Path | None) -> frozenset[str] | None:
                      if int(risk.tier) >= Tier.HIGH and not risk.out_of_scope)
 
 
-def _backlog_and_fixes(
-    rels: list[Release], judged: list[tuple[list[TriagedFinding], list[IssueRow]]],
-    points: list[TrendPoint], threat_model: Path | None,
-) -> tuple[list[TrendPoint], tuple[FixTime, ...]]:
-    """The must-fix backlog, its entries and exits, and the clean high-risk components.
+@dataclass(frozen=True, slots=True)
+class _Phased:
+    """A release triaged in a scope phase, judged in that phase."""
 
-    Also how many releases and days every fixed issue stayed open (SM-11 closure, SM-13
-    improvement).
+    must: frozenset[int]
+    """Issues that must be fixed at the trend's SL."""
+    dirty: frozenset[str]
+    """Their components."""
+    by_sl: tuple[tuple[SecurityLevel, int], ...]
+    """Must-fix at each SL."""
+
+
+def _backlog_and_fixes(
+    ctx: Context, counts: Sequence[ReleaseCounts], phased: dict[int, _Phased],
+    threat_model: Path | None, minimum: Severity, today: dt.date,
+) -> list[TrendPoint]:
+    """The trend's points: the store's counts, the backlog and the clean high-risk components.
+
+    The backlog's entries and exits compare a release's must-fix issues with the previous
+    release's; next to a release judged in a scope phase, they compare the two sets.
     """
     modelled = _high_risk_components(threat_model)
     seen_high: set[str] = set()
-    previous: set[int] = set()
-    opened_at: dict[int, int] = {}
-    fixes: list[FixTime] = []
+    sets: dict[int, frozenset[int]] = {i: p.must for i, p in phased.items()}
+
+    def must_set(i: int) -> frozenset[int]:
+        if i not in sets:
+            sets[i] = ctx.store.must_fix_issues(counts[i].release, minimum, today)
+        return sets[i]
+
     out = []
-    for i, (rel, point, (triaged, gone)) in enumerate(zip(rels, points, judged, strict=True)):
-        must = {t.issue_id for t in triaged if t.verdict.must_fix}
-        for t in triaged:
-            if t.status in (Status.NEW, Status.REINTRODUCED) or t.issue_id not in opened_at:
-                opened_at[t.issue_id] = i
-            if t.scored.exposure.tier >= Tier.HIGH and not t.scored.exposure.out_of_scope:
-                seen_high.add(t.scored.exposure.component_id)
-        for row in sorted(gone, key=lambda r: r.issue_id):
-            if row.status == Status.FIXED and row.issue_id in opened_at:
-                start = opened_at.pop(row.issue_id)
-                opened_on, fixed_on = rels[start].released, rel.released
-                days = (fixed_on - opened_on).days if opened_on and fixed_on else None
-                fixes.append(FixTime(row.issue_id, row.severity, rels[start].name, rel.name,
-                                     i - start, days))
+    for i, c in enumerate(counts):
+        seen_high |= c.high_risk
+        open_, entered, left = c.must_fix, c.must_fix_new, c.must_fix_left
+        dirty, by_sl = c.dirty, c.must_fix_by_sl
+        if i in phased or i - 1 in phased:
+            now = must_set(i)
+            before = must_set(i - 1) if i else frozenset()
+            open_, entered, left = len(now), len(now - before), len(before - now)
+        if i in phased:
+            dirty, by_sl = phased[i].dirty, phased[i].by_sl
         high = modelled if modelled is not None else frozenset(seen_high)
-        dirty = {t.scored.exposure.component_id for t in triaged if t.verdict.must_fix}
-        out.append(replace(
-            point, must_fix_open=len(must), must_fix_new=len(must - previous),
-            must_fix_fixed=len(previous - must), high_risk_components=tuple(sorted(high)),
-            high_risk_clean=tuple(sorted(high - dirty)),
+        out.append(TrendPoint(
+            release=c.release.name, must_fix_by_sl=by_sl, new=c.new, fixed=c.fixed,
+            persisting=c.persisting, reintroduced=c.reintroduced, not_analysed=c.not_analysed,
+            total=c.total, must_fix_open=open_, must_fix_new=entered, must_fix_fixed=left,
+            high_risk_components=tuple(sorted(high)),
+            high_risk_clean=tuple(sorted(high - dirty)), released=c.release.released,
         ))
-        previous = must
-    return out, tuple(fixes)
+    return out
 
 
 # ---- threat model ----------------------------------------------------------------------------

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from triage.ingest.adapters import ADAPTERS, GENERIC, adapter_for
+from triage.ingest.adapters import ADAPTERS, GENERIC, RawResult, adapter_for
+from triage.ingest.adapters.clang import checker_cwes, native_severity
+from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
-from triage.model import ScanInput
+from triage.model import Finding, Location, Provenance, ScanInput, Tool
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_sarif" / "pymodbus"
@@ -168,3 +170,142 @@ def test_flawfinder_rank_is_rescaled_and_cwe_comes_through_relationships() -> No
     for f, r in zip(scan.findings, results, strict=True):
         unique = hashes[r["fingerprints"]["contextHash/v1"]] == 1
         assert bool(f.identity_fingerprints) is unique
+
+
+# --- clang static analyzer --------------------------------------------------------------
+
+LLVM_ROOT = "/home/builder/src/llvm-project"
+CLANG_TESTS = "clang/test/Analysis/diagnostics"
+
+
+def _clang(name: str) -> tuple[dict[str, Any], ScanInput]:
+    path = DATA / f"llvm-project__{name}.sarif"
+    (scan,) = read_sarif([path], PathNormaliser(strip_prefixes=(LLVM_ROOT,)))
+    return json.loads(path.read_bytes()), scan
+
+
+def test_clang_registry_variants() -> None:
+    # clang writes name "clang" and fullName "clang static analyzer"; its compiler
+    # diagnostics (-fdiagnostics-format=sarif) share the name. The SARIF SDK's plist
+    # converter ("Clang Analyzer") uses message texts as rule ids: another producer.
+    cases = {"clang": "clang", " Clang ": "clang", "clang static analyzer": "clang",
+             "Clang Analyzer": "generic", "clang-tidy": "generic"}
+    assert {d: adapter_for(d).name for d in cases} == cases
+    assert adapter_for("Clang Static Analyzer").tool_name("Clang Static Analyzer") == "clang"
+
+
+def test_clang_multi_diagnostic_log() -> None:
+    doc, scan = _clang("sarif-multi-diagnostic-test.c")
+    run = doc["runs"][0]
+    assert (run["tool"]["driver"]["name"], run["tool"]["driver"]["fullName"]) == (
+        "clang", "clang static analyzer"
+    )
+    assert (scan.tool.name, scan.tool.version, scan.successful) == (
+        "clang", "clang version unknown", True
+    )
+    path = f"{CLANG_TESTS}/sarif-multi-diagnostic-test.c"
+    got = [
+        (f.rule_id, f.rule_name, f.level, f.location.path, f.location.start_line,
+         f.location.start_column, f.native_severity, f.cwe_ids)
+        for f in scan.findings
+    ]
+    assert got == [
+        ("debug.TaintTest", "debug.TaintTest", "warning", path, 11, 11, "INFO", ()),
+        ("core.CallAndMessage", "core.CallAndMessage", "warning", path, 16, 3, "HIGH", (457,)),
+        ("core.DivideZero", "core.DivideZero", "warning", path, 21, 14, "HIGH", (369,)),
+        ("unix.Malloc", "unix.Malloc", "warning", path, 28, 12, "MEDIUM", (401,)),
+        ("core.DivideZero", "core.DivideZero", "warning", path, 35, 20, "HIGH", (369,)),
+    ]
+    for f, r in zip(scan.findings, run["results"], strict=True):
+        # The primary location is locations[0], never a step of the code flow, and clang
+        # writes no snippet (no source tree given: none read).
+        assert r["codeFlows"][0]["threadFlows"][0]["locations"]
+        region = r["locations"][0]["physicalLocation"]["region"]
+        assert f.location.start_line == region["startLine"]
+        assert f.location.end_line == region.get("endLine", region["startLine"])
+        assert f.location.snippet == ""
+        assert f.message == r["message"]["text"]
+        assert (f.kind, f.native_confidence, f.tags, f.tool_fingerprints) == ("fail", "", (), ())
+        assert f.rank is None  # defaultConfiguration.rank -1 means no rank (SARIF 3.50.6)
+    # The same checker on two lines: two findings, two fingerprints.
+    divide = [f.fingerprint for f in scan.findings if f.rule_id == "core.DivideZero"]
+    assert len(set(divide)) == 2
+
+
+def test_clang_absolute_uris_without_strip_prefix_stay_absolute() -> None:
+    path = DATA / "llvm-project__sarif-multi-diagnostic-test.c.sarif"
+    (scan,) = read_sarif([path])
+    assert {f.location.path for f in scan.findings} == {
+        f"{LLVM_ROOT}/{CLANG_TESTS}/sarif-multi-diagnostic-test.c"
+    }
+
+
+def test_clang_null_dereference_with_issue_hash() -> None:
+    doc, scan = _clang("sarif-multi-file-diagnostics.c")
+    (r,) = doc["runs"][0]["results"]
+    (f,) = scan.findings
+    assert (f.rule_id, f.level, f.native_severity, f.cwe_ids) == (
+        "core.NullDereference", "warning", "HIGH", (476,)
+    )
+    assert (f.location.path, f.location.start_line, f.location.end_line) == (
+        f"{CLANG_TESTS}/sarif-multi-file-diagnostics.c", 11, 11
+    )
+    assert f.message == "Dereference of null pointer (loaded from variable 'p')"
+    # clang/issueHash/v1 is a partial fingerprint (SARIF 3.27.17): kept, not an identity.
+    assert f.tool_fingerprints == (
+        ("partialFingerprints:clang/issueHash/v1", r["partialFingerprints"]["clang/issueHash/v1"]),
+    )
+    assert f.identity_fingerprints == ()
+
+
+@pytest.mark.parametrize(
+    ("checker", "message", "severity", "cwes"),
+    [
+        ("unix.Malloc", "Attempt to free released memory", "HIGH", (415,)),
+        ("unix.Malloc", "Use of memory after it is freed", "HIGH", (416,)),
+        ("unix.Malloc", "Use of memory after it is released", "HIGH", (416,)),
+        ("unix.Malloc", "Potential memory leak", "MEDIUM", (401,)),
+        ("unix.Malloc", "Argument to free() is the address of the local variable 'x'", "HIGH",
+         ()),
+        ("cplusplus.NewDelete", "Attempt to delete released memory", "HIGH", (415,)),
+        ("cplusplus.NewDeleteLeaks", "Potential leak of memory pointed to by 'p'", "MEDIUM",
+         (401,)),
+        ("core.uninitialized.Assign", "The left expression of the compound assignment is an "
+         "uninitialized value", "HIGH", (457,)),
+        ("core.CallAndMessage", "Called function pointer is null (null dereference)", "HIGH",
+         (476,)),
+        ("security.ArrayBound", "Out of bound access to memory after the end of 'buf'", "HIGH",
+         (788,)),
+        ("alpha.security.ArrayBoundV2", "Out of bound access to memory preceding 'buf'", "HIGH",
+         (786,)),
+        ("security.insecureAPI.strcpy", "Call to function 'strcpy' is insecure", "MEDIUM",
+         (120, 676)),
+        ("security.insecureAPI.gets", "Call to function 'gets' is extremely insecure", "MEDIUM",
+         (242,)),
+        ("deadcode.DeadStores", "Value stored to 'x' is never read", "LOW", ()),
+        ("unix.API", "Call to 'open' requires a 3rd argument", "MEDIUM", ()),
+        # Families without a rating pass through like the generic adapter.
+        ("osx.API", "Call to 'dispatch_once' uses a local variable", "", ()),
+        ("nullability.NullPassedToNonnull", "Null passed to a callee", "", ()),
+        # clang's compiler diagnostics share the driver name and use numeric rule ids.
+        ("4265", "unused variable 'x'", "", ()),
+    ],
+)
+def test_clang_checker_table(checker: str, message: str, severity: str, cwes: tuple[int, ...]):
+    assert native_severity(checker, message) == severity
+    assert checker_cwes(checker, message) == cwes
+
+
+def test_clang_alpha_checkers_rate_low_confidence_and_keep_cwes_from_the_log() -> None:
+    doc, _ = _clang("sarif-multi-file-diagnostics.c")
+    rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
+    result = doc["runs"][0]["results"][0]
+    finding = Finding(
+        tool=Tool("clang"), rule_id="alpha.security.ArrayBoundV2", rule_name="x",
+        message="Out of bound access to memory after the end of 'buf'",
+        location=Location(path="a.c"), level="warning", kind="fail",
+        provenance=Provenance(file="x.sarif", run=0, result=0), cwe_ids=(787,),
+    )
+    adapted = ADAPTERS["clang"].adapt(finding, RawResult(result, rule, True, {}, {}))
+    assert (adapted.native_severity, adapted.native_confidence) == ("HIGH", "LOW")
+    assert adapted.cwe_ids == (787, 788)  # the log's own CWE first, ours added

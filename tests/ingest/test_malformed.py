@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 import tempfile
@@ -17,17 +18,41 @@ import triage.ingest.sarif as sarif_module
 from triage.errors import BadInputError
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import load_log, read_sarif
+from triage.ingest.stream import Spool, stream_sarif
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_sarif" / "pymodbus"
 
 
 def _error(path: Path) -> BadInputError:
+    """The whole-file reader's error; the streaming reader must fail the same way.
+
+    Both name the file; where the problem is in the SARIF structure, both name the same
+    JSON path in the same words (a parser error in streamed bytes has no line number).
+    """
     with pytest.raises(BadInputError) as info:
         read_sarif([path])
     err = info.value
     assert err.exit_code == 3
     assert str(err).startswith(f"{path.name}: "), str(err)
+    assert "\n" not in str(err)
+    streamed = _stream_error(path)
+    if ": not valid JSON: " in str(err) or ": not UTF-8 text" in str(err):
+        assert str(streamed).startswith(f"{path.name}: $: not "), str(streamed)
+    else:
+        assert str(streamed) == str(err)
+    return err
+
+
+def _stream_error(path: Path) -> BadInputError:
+    spool = Spool()
+    try:
+        with pytest.raises(BadInputError) as info:
+            stream_sarif([path], PathNormaliser(), dt.datetime.now(dt.UTC), spool)
+    finally:
+        spool.close()
+    err = info.value
+    assert err.exit_code == 3
     assert "\n" not in str(err)
     return err
 
@@ -439,12 +464,27 @@ def test_mutated_logs_raise_only_bad_input(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "fuzz.sarif"
         log.write_text(json.dumps(doc), encoding="utf-8")
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         try:
-            scans = read_sarif([log], PathNormaliser(source_root=Path(tmp)))
+            scans = read_sarif([log], PathNormaliser(source_root=Path(tmp)), now=now)
         except BadInputError as e:
             assert str(e).startswith("fuzz.sarif: ")
             assert e.exit_code == 3
+            streamed = _stream_error(log)
+            assert str(streamed).startswith("fuzz.sarif: ")
             return
+        # The streaming reader reads the same log into the same findings.
+        spool = Spool()
+        try:
+            streamed_scans = stream_sarif([log], PathNormaliser(source_root=Path(tmp)), now,
+                                          spool)
+            assert [s.scan.tool for s in streamed_scans] == [s.tool for s in scans]
+            for whole, part in zip(scans, streamed_scans, strict=True):
+                got = [f for chunk in part.chunks() for f in chunk]
+                assert sorted(got, key=repr) == sorted(whole.findings, key=repr)
+                assert part.scan.not_analysed == whole.not_analysed
+        finally:
+            spool.close()
     for scan in scans:
         for f in scan.findings:
             assert isinstance(f.rule_id, str) and isinstance(f.rule_name, str)
@@ -452,3 +492,37 @@ def test_mutated_logs_raise_only_bad_input(data: st.DataObject) -> None:
             assert f.level in ("error", "warning", "note", "none")
             assert all(isinstance(c, int) for c in f.cwe_ids)
             assert len(f.fingerprint) == 32
+
+
+@pytest.mark.parametrize("where", ["result", "rules"])
+def test_nesting_100000_deep_is_bad_input_on_both_paths(tmp_path: Path, where: str) -> None:
+    """Deep nesting ends in one line and exit 3, never a RecursionError or a memory blow-up."""
+    deep = "[" * 100_000 + "]" * 100_000
+    if where == "result":
+        text = ('{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": '
+                '[{"message": {"text": "a"}, "properties": {"d": ' + deep + "}}]}]}")
+    else:
+        text = ('{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": '
+                + deep + "}}, \"results\": []}]}")
+    log = _write(tmp_path, "deep.sarif", text.encode())
+    assert str(_error(log)) == "deep.sarif: $: not valid JSON: nested too deeply to read"
+    assert str(_stream_error(log)) == (
+        "deep.sarif: $: not valid JSON: nested deeper than 512 levels")
+
+
+def test_integers_beyond_64_bits_read_on_both_paths(tmp_path: Path) -> None:
+    """2**70 where SARIF allows any value is read by both readers alike."""
+    doc = _real("3.16.1", "bandit")
+    doc["runs"][0]["results"][3]["properties"]["huge"] = 2**70
+    doc["runs"][0]["properties"] = {"count": -(2**70)}
+    log = _write(tmp_path, "bandit.sarif", doc)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    (whole,) = read_sarif([log], PathNormaliser(), now=now)
+    spool = Spool()
+    try:
+        (streamed,) = stream_sarif([log], PathNormaliser(), now, spool)
+        got = [f for chunk in streamed.chunks() for f in chunk]
+    finally:
+        spool.close()
+    assert len(got) == len(whole.findings) == len(doc["runs"][0]["results"])
+    assert sorted(got, key=repr) == sorted(whole.findings, key=repr)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from triage_testkit import ingest, invoke, release_logs
 
 from triage import cli as cli_module
+from triage import pipeline
 from triage.ingest import sarif as sarif_module
+from triage.ingest import stream as stream_module
+from triage.ingest.stream import stream_threshold
+from triage.scoring import load_rules
+from triage.store import open_store
 
 
 class _Terminal(io.StringIO):
@@ -62,3 +68,24 @@ def test_cli_ingest_passes_the_bar_only_when_it_may_draw(
     else:
         assert isinstance(progress, cli_module._ReadingBar)
         assert progress.shown > 0
+
+
+def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) -> None:
+    """A streamed ingest reads in the first half of the bar and stores in the second."""
+    monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
+    assert stream_threshold() == 0
+    monkeypatch.setattr(stream_module, "_PROGRESS_EVERY", 50)
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 100)
+    calls: list[tuple[int, int]] = []
+    logs = [Path(p) for p in release_logs("3.3.0", ("bandit", "ruff"))]
+    ctx = pipeline.Context(open_store(db_url), load_rules())
+    try:
+        pipeline.ingest(ctx, logs, "p", "1", progress=lambda d, t: calls.append((d, t)))
+    finally:
+        ctx.store.close()
+    total = sum(p.stat().st_size for p in logs)
+    assert {t for _, t in calls} == {2 * total}
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones)  # never backwards
+    assert any(d < total for d in dones) and any(total < d < 2 * total for d in dones)
+    assert dones[-1] == 2 * total

@@ -15,7 +15,7 @@ import pytest
 
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import load_log, read_sarif
-from triage.model import Finding, ScanInput, Suppression
+from triage.model import Finding, Location, ScanInput, Suppression
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_sarif" / "pymodbus"
@@ -493,6 +493,61 @@ def test_windows_file_uris_with_strip_prefix() -> None:
     assert {f.location.path for f in prefast.findings} == {
         "sarif.functionaltests/convertertestdata/prefast/src/fixedbugs/tfs378661.cpp"
     }
+
+
+def test_code_flows_leave_the_primary_location_alone() -> None:
+    path = DATA / "sarif-tutorials__CodeFlows.sarif"
+    (result,) = raw(path)["runs"][0]["results"]
+    flows = result["codeFlows"]
+    assert len(flows) == 2 and all(len(f["threadFlows"][0]["locations"]) == 3 for f in flows)
+    s = scan(path)
+    assert (s.tool.name, s.tool.version, s.successful) == ("sarifsamples", "1.0", True)
+    (f,) = s.findings  # two code flows are two paths to one result, not two findings
+    assert (f.rule_id, f.rule_name) == ("TUT1001", "TUT1001")  # no rules: the id names it
+    assert (f.kind, f.level) == ("fail", "warning")  # no level, no rule: SARIF 3.27.10
+    assert f.message == "Use of uninitialized variable."
+    assert f.cwe_ids == () and f.tags == () and f.tool_fingerprints == ()
+    # The primary location is locations[0] (SARIF 3.27.12), never a thread flow step: the
+    # flows start at line 15 ("int* ptr;") and pass lines 18 and 22.
+    assert f.location == Location(
+        path="collections/list.h",
+        start_line=25,
+        end_line=25,
+        start_column=8,
+        snippet="add_core(ptr, offset, val)",
+        function="",  # logicalLocations sit on the flow steps, not on locations[0]
+    )
+    assert f.suppression is Suppression.ACTIVE
+
+
+def test_fingerprinting2_empty_partial_fingerprints_and_no_region() -> None:
+    path = DATA / "codeql-action__fingerprinting2.input.sarif"
+    doc = raw(path)
+    assert "$schema" not in doc
+    (result,) = doc["runs"][0]["results"]
+    assert result["partialFingerprints"] == {} and "fingerprints" not in result
+    s = scan(path)
+    assert (s.tool.name, s.tool.version) == (
+        "codeql command-line toolchain",
+        "2.0.0+202002031536",  # no version: semanticVersion
+    )
+    (f,) = s.findings
+    assert (f.rule_id, f.rule_name) == ("cpp/missing-header-guard", "cpp/missing-header-guard")
+    # No level, and the rule's defaultConfiguration is {}: "warning" (SARIF 3.27.10).
+    assert (f.kind, f.level) == ("fail", "warning")
+    assert (f.native_severity, f.native_confidence) == ("WARNING", "HIGH")
+    assert f.message.startswith("This header file should contain a header guard")
+    # external/jsf is no CWE tag; the rule has no CWE at all.
+    assert f.cwe_ids == () and "external/jsf" in f.tags
+    assert f.security_severity is None
+    # An empty partialFingerprints object (SARIF 3.27.17) gives nothing to match on.
+    assert f.tool_fingerprints == () and f.identity_fingerprints == ()
+    assert f.fingerprint  # our own content fingerprint is still there
+    # The result's artifactLocation has its own uri and an index whose artifact names another
+    # file; the result's own uri is taken (SARIF 3.4.3, 3.4.5: the two should agree). No
+    # originalUriBaseIds, so %SRCROOT% leaves the path relative. No region: a whole file.
+    assert f.location == Location(path="no_header_guard.h")
+    assert f.suppression is Suppression.ACTIVE
 
 
 # --- several logs -----------------------------------------------------------------------

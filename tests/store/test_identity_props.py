@@ -24,7 +24,7 @@ def _candidates(findings: tuple[Finding, ...]) -> list[Candidate]:
     return [Candidate(key=i, rule_id=f.rule_id, path=f.location.path,
                       line=f.location.start_line or 0, fingerprint=f.fingerprint,
                       text_key=text_key(f), message_key=message_key(f),
-                      tool_fingerprints=f.tool_fingerprints)
+                      tool_fingerprints=f.tool_fingerprints, column=f.location.start_column or 0)
             for i, f in enumerate(findings)]
 
 
@@ -105,3 +105,98 @@ def test_line_edits_above_findings_keep_every_identity(tmp_path: Path, changes) 
         wrong = {i: links[i].issue if i in links else None
                  for i in range(len(after[tool])) if i not in links or links[i].issue != i}
         assert not wrong, f"{tool}: {len(wrong)} findings changed identity after {changes}"
+
+
+# ---- one principle per layer, on small hand-made cases -------------------------------------
+
+
+def _c(key: int, line: int, text: str = "", rule: str = "B101", path: str = "t.py",
+       column: int = 9, message: str = "Use of assert detected.") -> Candidate:
+    """A finding; without ``text`` it is known by its message only (as ruff's)."""
+    return Candidate(key=key, rule_id=rule, path=path, line=line, fingerprint=f"fp{key}",
+                     text_key=text or "msg:" + message, message_key=message, column=column)
+
+
+def _pairs(links: dict[int, Any]) -> dict[int, tuple[int, str]]:
+    return {k: (v.issue, v.layer) for k, v in links.items()}
+
+
+def test_a_finding_moves_with_its_anchored_neighbour() -> None:
+    """A copy of two lines above them: each finding stays with the neighbour it moved with."""
+    old = [_c(1, 23, "assert d.validate(k)"), _c(2, 24, "assert d.get(k) == [v]")]
+    new = [_c(11, 25, "assert d.validate(k)"), _c(12, 26, "assert await d.get(k) == [v]"),
+           _c(13, 46, "assert d.validate(k)"), _c(14, 47, "assert d.get(k) == [v]")]
+    links = _pairs(link(new, old, {}))
+    assert links[14] == (2, "content")
+    assert links[13] == (1, "anchor")
+    assert 11 not in links
+
+
+def test_anchors_that_disagree_on_a_run_of_equal_lines_decide_nothing() -> None:
+    """Ten equal lines between two anchors; a line inserted right above them and one more
+    equal line far below. The nearer anchor above did not move with them: where the anchors
+    disagree, the link grows from the side that moved."""
+    same = "assert result"
+    old = [_c(0, 10, "assert first"), *[_c(1 + i, 20 + i, same) for i in range(10)],
+           _c(11, 40, "assert last")]
+    new = [_c(100, 10, "assert first"), *[_c(101 + i, 21 + i, same) for i in range(10)],
+           _c(111, 41, "assert last"), _c(112, 60, same)]
+    links = _pairs(link(new, old, {}))
+    assert links == {100: (0, "content"), 111: (11, "content"),
+                     **{101 + i: (1 + i, "anchor") for i in range(10)}}
+
+
+def test_the_same_text_beats_a_nearer_changed_line() -> None:
+    """``assert not result`` moved 6 lines down; a changed assert sat 1 line from its new
+    place (one more ``assert not result`` elsewhere keeps the content layer out)."""
+    old = [_c(1, 686, "assert not result"), _c(2, 691, "assert self.check()"),
+           _c(3, 900, "assert not result")]
+    new = [_c(10, 600, "assert ready"), _c(11, 692, "assert not result")]
+    assert _pairs(link(new, old, {})) == {11: (1, "nearness")}
+
+
+def test_the_same_column_breaks_a_tie_of_equal_lines() -> None:
+    """Two equal lines where one was: the one on the same column is the old one."""
+    rule, msg = "is-function-without-parentheses", 'Is "_" a function or an attribute?'
+    old = [_c(1, 197, "if self.is_sync:", rule, column=12, message=msg),
+           _c(2, 221, "if not self.is_server:", rule, column=20, message=msg)]
+    new = [_c(11, 243, "if not self.is_server:", rule, column=16, message=msg),
+           _c(12, 247, "if self.is_sync:", rule, column=12, message=msg),
+           _c(13, 275, "if not self.is_server:", rule, column=20, message=msg)]
+    links = _pairs(link(new, old, {}))
+    assert links[12] == (1, "content")
+    assert links[13][0] == 2
+    assert 11 not in links
+
+
+def test_findings_known_by_their_message_pair_in_order_where_distances_hold() -> None:
+    """ruff B006 (no snippet): five mutable defaults became four, 500 lines higher."""
+    msg = "Do not use mutable data structures for argument defaults"
+    old = [_c(k, line, rule="B006", column=22, message=msg)
+           for k, line in enumerate((1099, 1121, 1149, 1188, 1209))]
+    old.insert(0, _c(9, 215, rule="B023", column=57, message="Function does not bind `_`"))
+    new = [_c(10 + k, line, rule="B006", column=22, message=msg)
+           for k, line in enumerate((605, 632, 667, 689))]
+    links = _pairs(link(new, old, {}))
+    assert links == {10: (1, "order"), 11: (2, "order"), 12: (3, "order"), 13: (4, "order")}
+
+
+def test_a_file_moved_to_another_folder_keeps_its_findings() -> None:
+    msg = "No explicit `stacklevel` keyword argument found"
+    old = [_c(1, 47, rule="B028", path="pkg/async/deprecated/__init__.py", message=msg)]
+    new = [_c(11, 47, rule="B028", path="pkg/asynchronous/deprecated/__init__.py", message=msg)]
+    assert _pairs(link(new, old, {})) == {11: (1, "rename")}
+    # A message alone does not make two differently named files one.
+    other = [_c(12, 47, rule="B028", path="pkg/asynchronous/deprecated/shim.py", message=msg)]
+    assert link(other, old, {}) == {}
+
+
+def test_other_scanners_anchors_place_a_finding_known_by_its_message() -> None:
+    """A ruff finding without text: bandit's findings show its file moved 60 lines down."""
+    msg = "Do not use mutable data structures for argument defaults"
+    old = [_c(0, 20, "password = 'x'", rule="S105", message="Possible hardcoded password"),
+           _c(1, 100, rule="B006", message=msg)]
+    new = [_c(11, 140, rule="B006", message=msg), _c(12, 160, rule="B006", message=msg)]
+    assert link(new, old, {}) == {}
+    links = link(new, old, {}, anchors={"t.py": [(95, 155), (120, 180)]})
+    assert _pairs(links) == {12: (1, "anchor")}

@@ -79,3 +79,10 @@ def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path
     assert sum(p.total for p in trend.points) == before["occurrence"]
     assert trend.fixes and {f.days for f in trend.fixes} == {295}
     ctx.store.close()
+
+
+def test_the_head_revision_constant_is_the_newest_migration() -> None:
+    """An open skips Alembic when the database is at ``HEAD``: it must be the newest."""
+    from triage.store.migrate import HEAD
+
+    assert head_revision() == HEAD

@@ -36,6 +36,8 @@ class PathNormaliser:
             sorted({r.rstrip("/") + "/" for r in roots if r}, key=len, reverse=True)
         )
         self._lines = lru_cache(maxsize=256)(self._file_lines)
+        # A log names each file many times: normalise each (uri, base) once.
+        self.normalise = lru_cache(maxsize=65536)(self._normalise)  # type: ignore[method-assign]
 
     @staticmethod
     def _as_posix(text: str) -> str:
@@ -48,6 +50,9 @@ class PathNormaliser:
 
     def normalise(self, uri: str, base: str = "") -> str:
         """Return the repository-relative POSIX path for ``uri`` (resolved against ``base``)."""
+        return self._normalise(uri, base)
+
+    def _normalise(self, uri: str, base: str = "") -> str:
         if base and not self._is_absolute(uri):
             uri = base.rstrip("/") + "/" + uri
         scheme = _SCHEME.match(uri)

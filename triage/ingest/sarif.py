@@ -20,6 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from triage.errors import BadInputError, place
 from triage.ingest import states, taxonomy
 from triage.ingest.adapters import RawResult, adapter_for
@@ -48,9 +50,18 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     if not raw.strip():
         raise BadInputError(place(name, "$", "file is empty, expected a SARIF 2.1.0 log"))
     try:
-        doc = json.loads(raw)
+        # orjson for speed; anything it refuses (big integers, NaN, deep nesting, bad
+        # UTF-8) is read again by the standard parser, which accepts it or names the place.
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        doc = None
+    try:
+        if doc is None:
+            doc = json.loads(raw)
     except UnicodeDecodeError as e:
         raise BadInputError(place(name, f"byte {e.start}", "not UTF-8 text")) from e
+    except RecursionError as e:
+        raise BadInputError(place(name, "$", "not valid JSON: nested too deeply to read")) from e
     except json.JSONDecodeError as e:
         raise BadInputError(
             place(name, f"line {e.lineno} column {e.colno}", f"not valid JSON: {e.msg}")
@@ -132,8 +143,8 @@ def read_sarif(
         scans.append(
             ScanInput(
                 tool=parts[0][3].tool,
-                findings=tuple(_with_fingerprints(
-                    _with_functions(_borrow_snippets(findings, lines), locator))),
+                findings=tuple(with_fingerprints(
+                    with_functions(borrow_snippets(findings, lines), locator))),
                 sarif_files=tuple(files),
                 sarif_sha256=digest.hexdigest(),
                 successful=ok,
@@ -192,61 +203,97 @@ def _read_run(
 ) -> _RunResult:
     where = f"runs[{run_index}]"
     run = rd.obj(run, where)
-    tool_obj = rd.obj(run.get("tool"), f"{where}.tool")
-    driver = rd.obj(tool_obj.get("driver"), f"{where}.tool.driver")
-    name = rd.opt_str(driver, "name", f"{where}.tool.driver")
-    if not name:
-        raise rd.fail(f"{where}.tool.driver.name", "missing; every run names its tool")
-    version = rd.opt_str(driver, "version", f"{where}.tool.driver") or rd.opt_str(
-        driver, "semanticVersion", f"{where}.tool.driver"
-    )
-    adapter = adapter_for(name)
-    tool = Tool(name=adapter.tool_name(name), version=version)
-    out = _RunResult(tool)
-    components = [driver] + [
-        rd.obj(ext, f"{where}.tool.extensions[{i}]")
-        for i, ext in enumerate(rd.opt_arr(tool_obj, "extensions", f"{where}.tool"))
-    ]
-    rules = _RuleTable(rd, components, where)
-    cwe_taxonomies = taxonomy.cwe_taxonomies(rd, run, where)
-    base_ids = _uri_bases(rd, run, where)
-    artifacts = rd.opt_arr(run, "artifacts", where)
-    logicals = rd.opt_arr(run, "logicalLocations", where)
-    overrides = _level_overrides(rd, run, where)
-    _read_health(rd, run, where, normaliser, base_ids, out)
-
-    results = rd.opt_arr(run, "results", where)
-    absent = 0
-    for i, result in enumerate(results):
+    reader = RunReader(rd, run, run_index, normaliser, now)
+    for i, result in enumerate(rd.opt_arr(run, "results", where)):
         if tick:
             tick()
+        reader.result(i, result)
+    return reader.finish()
+
+
+class RunReader:
+    """Reads one run: its tool, rules and health first, then its results one at a time.
+
+    The whole-file path hands it the parsed run; the streaming path hands it the run
+    without its results, then each result as the stream yields it.
+    """
+
+    def __init__(
+        self,
+        rd: Reader,
+        run: dict[str, Any],
+        run_index: int,
+        normaliser: PathNormaliser,
+        now: dt.datetime,
+    ) -> None:
+        where = f"runs[{run_index}]"
+        self.rd, self.where, self.run_index = rd, where, run_index
+        self.normaliser, self.now = normaliser, now
+        tool_obj = rd.obj(run.get("tool"), f"{where}.tool")
+        driver = rd.obj(tool_obj.get("driver"), f"{where}.tool.driver")
+        name = rd.opt_str(driver, "name", f"{where}.tool.driver")
+        if not name:
+            raise rd.fail(f"{where}.tool.driver.name", "missing; every run names its tool")
+        version = rd.opt_str(driver, "version", f"{where}.tool.driver") or rd.opt_str(
+            driver, "semanticVersion", f"{where}.tool.driver"
+        )
+        self.adapter = adapter_for(name)
+        tool = Tool(name=self.adapter.tool_name(name), version=version)
+        self.out = _RunResult(tool)
+        components = [driver] + [
+            rd.obj(ext, f"{where}.tool.extensions[{i}]")
+            for i, ext in enumerate(rd.opt_arr(tool_obj, "extensions", f"{where}.tool"))
+        ]
+        self.rules = _RuleTable(rd, components, where)
+        self.cwe_taxonomies = taxonomy.cwe_taxonomies(rd, run, where)
+        self.base_ids = _uri_bases(rd, run, where)
+        self.artifacts = rd.opt_arr(run, "artifacts", where)
+        self.logicals = rd.opt_arr(run, "logicalLocations", where)
+        self.overrides = _level_overrides(rd, run, where)
+        _read_health(rd, run, where, normaliser, self.base_ids, self.out)
+        self.absent = 0
+        self._rule_info: dict[int, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]] = {}
+
+    def result(self, i: int, result: Any) -> Finding | None:
+        """Read result ``i``; keep and return its finding (None for a baseline-only one)."""
+        rd, out, tool, where = self.rd, self.out, self.out.tool, self.where
         rwhere = f"{where}.results[{i}]"
         result = rd.obj(result, rwhere)
-        rule, rule_id = rules.resolve(result, rwhere)
+        rule, rule_id = self.rules.resolve(result, rwhere)
         state = rd.opt_str(result, "baselineState", rwhere)
         if state and state not in _BASELINE_STATES:
             raise rd.fail(f"{rwhere}.baselineState", f"unknown baselineState {state!r}")
         if state == "absent":
             # SARIF 3.27.24: "absent" means the result was in the baseline but not in this
             # run; it describes the baseline, so it is no finding of this scan.
-            absent += 1
-            continue
+            self.absent += 1
+            return None
         # SARIF 3.27.9: kind defaults to "fail".
         kind = rd.opt_str(result, "kind", rwhere) or "fail"
         if kind not in _KINDS:
             raise rd.fail(f"{rwhere}.kind", f"unknown kind {kind!r}")
-        level = _effective_level(rd, result, rule, rule_id, overrides, rwhere, kind)
+        level = _effective_level(rd, result, rule, rule_id, self.overrides, rwhere, kind)
         location = _primary_location(
-            rd, result, rwhere, normaliser, base_ids, artifacts, out.lines, (logicals, where)
+            rd, result, rwhere, self.normaliser, self.base_ids, self.artifacts, out.lines,
+            (self.logicals, where),
         )
         props = rd.opt_obj(result, "properties", rwhere)
-        rule_props = rd.opt_obj(rule, "properties", rules.where(rule)) if rule else {}
-        raw_tags = rule_props.get("tags")
-        tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(
-            raw_tags, list
-        ) else ()
+        # What a result takes from its rule is worked out once per rule.
+        known = self._rule_info.get(id(rule))
+        if known is None:
+            rule_props = rd.opt_obj(rule, "properties", self.rules.where(rule)) if rule else {}
+            raw_tags = rule_props.get("tags")
+            tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(
+                raw_tags, list
+            ) else ()
+            rule_cwes = taxonomy.cwes(tags, rule_props, taxonomy.taxa_cwes(
+                rd, {}, rule, self.rules, rwhere, self.cwe_taxonomies))
+            known = self._rule_info[id(rule)] = (rule_props, tags, rule_cwes)
+        rule_props, tags, cwe_ids = known
+        if "taxa" in result:
+            cwe_ids = taxonomy.cwes(tags, rule_props, taxonomy.taxa_cwes(
+                rd, result, rule, self.rules, rwhere, self.cwe_taxonomies))
         rule_name = (rule or {}).get("name")
-        taxa_cwes = taxonomy.taxa_cwes(rd, result, rule, rules, rwhere, cwe_taxonomies)
         finding = Finding(
             tool=tool,
             rule_id=rule_id,
@@ -255,27 +302,32 @@ def _read_run(
             location=location,
             level=level,
             kind=kind,
-            provenance=Provenance(file=rd.name, run=run_index, result=i, sha256=rd.sha256),
+            provenance=Provenance(file=rd.name, run=self.run_index, result=i, sha256=rd.sha256),
             security_severity=_security_severity(props, rule_props),
-            cwe_ids=taxonomy.cwes(tags, rule_props, taxa_cwes),
+            cwe_ids=cwe_ids,
             tags=tags,
-            suppression=states.suppression(rd, result, rwhere, now),
+            suppression=states.suppression(rd, result, rwhere, self.now),
             tool_fingerprints=states.tool_fingerprints(rd, result, rwhere),
             rank=_rank(rd, result, rule, rwhere),
         )
         raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
-        finding = adapter.adapt(finding, raw_result)
+        finding = self.adapter.adapt(finding, raw_result)
         out.findings.append(finding)
-        if finding.location.path and adapter.parse_failure(finding, raw_result):
+        if finding.location.path and self.adapter.parse_failure(finding, raw_result):
             # A producer that reports an unparsable file as a result (ruff): not analysed.
             out.not_analysed.add(finding.location.path)
-    if absent:
-        out.notes.append(
-            f"{tool.name}: run {run_index}: {absent} result(s) with baselineState 'absent' "
-            "(in the baseline only, not in this run) not counted as findings"
-        )
-    _drop_shared_fingerprints(out)
-    return out
+        return finding
+
+    def finish(self) -> _RunResult:
+        """The run's findings, health and notes, once every result was read."""
+        if self.absent:
+            self.out.notes.append(
+                f"{self.out.tool.name}: run {self.run_index}: {self.absent} result(s) with "
+                "baselineState 'absent' (in the baseline only, not in this run) not counted "
+                "as findings"
+            )
+        drop_shared_fingerprints(self.out)
+        return self.out
 
 
 class _RuleTable:
@@ -466,7 +518,7 @@ def _remember(
             lines.setdefault((path, start + offset), line)
 
 
-def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str]) -> list[Finding]:
+def borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str]) -> list[Finding]:
     """Give a finding without a snippet the flagged lines another log of the call showed.
 
     ruff writes no snippets; bandit and semgrep, run on the same tree, often show the very
@@ -485,7 +537,7 @@ def _borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str])
     return out
 
 
-def _with_functions(findings: list[Finding], locator: FunctionLocator) -> list[Finding]:
+def with_functions(findings: list[Finding], locator: FunctionLocator) -> list[Finding]:
     """Name the enclosing function from the source tree where the log named none."""
     out = []
     for f in findings:
@@ -570,7 +622,7 @@ def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> flo
     return None
 
 
-def _drop_shared_fingerprints(run: _RunResult) -> None:
+def drop_shared_fingerprints(run: _RunResult) -> None:
     """Drop a ``fingerprints`` value that several results carry: it is a placeholder.
 
     SARIF 3.27.16: a fingerprint identifies one result. Partial fingerprints may repeat
@@ -635,7 +687,7 @@ def _read_health(
                     out.successful = False
 
 
-def _with_fingerprints(findings: list[Finding]) -> list[Finding]:
+def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     """Attach our content fingerprint: tool, rule, path, flagged text, occurrence index.
 
     The line number is never part of it; the occurrence index counts earlier findings with

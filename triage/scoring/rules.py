@@ -62,6 +62,10 @@ class ContextRules:
     """Rating of out-of-scope components."""
 
 
+_OVERRIDES: dict[int, tuple[tuple[Override, ...], dict[tuple[str, str], Override | None]]] = {}
+"""Per overrides tuple (kept alive here, so its id is not reused): matches found so far."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """All rules data in effect."""
@@ -97,10 +101,15 @@ class Rules:
 
     def override_for(self, tool: str, rule_id: str) -> Override | None:
         """First override matching (tool, rule id)."""
-        for o in self.overrides:
-            if o.matches(tool, rule_id):
-                return o
-        return None
+        # Patterns are tried once per (tool, rule id): a scan repeats its rules many times.
+        held, known = _OVERRIDES.get(id(self.overrides), (None, {}))
+        if held is not self.overrides:
+            known = {}
+            _OVERRIDES[id(self.overrides)] = (self.overrides, known)
+        key = (tool, rule_id)
+        if key not in known:
+            known[key] = next((o for o in self.overrides if o.matches(tool, rule_id)), None)
+        return known[key]
 
     def threshold(self, sl: SecurityLevel) -> tuple[Severity, str]:
         """(lowest must-fix severity, wording) at ``sl``."""

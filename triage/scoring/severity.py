@@ -110,9 +110,31 @@ def risk_score(severity: Severity, exposure: Exposure, confidence: str) -> tuple
     )
 
 
+_MEMO: dict[int, tuple[Rules, dict[tuple[object, ...], tuple[object, ...]]]] = {}
+"""Per rules object (held, so its id is not reused): severities and scores worked out so
+far. A scan repeats a few hundred (rule, component) combinations thousands of times."""
+_MEMO_SIZE = 50_000
+
+
 def score(finding: Finding, exposure: Exposure, rules: Rules) -> ScoredFinding:
     """Score one finding in the light of its component."""
-    base, why_base = base_severity(finding, rules)
+    held, memo = _MEMO.get(id(rules), (None, {}))
+    if held is not rules:
+        memo = {}
+        _MEMO[id(rules)] = (rules, memo)
+    # Everything but the component line depends on these alone.
+    key = (finding.tool.name, finding.rule_id, finding.security_severity,
+           finding.native_severity, finding.kind, finding.level, finding.native_confidence,
+           exposure)
+    hit = memo.get(key)
+    if hit is None:
+        base, why_base = base_severity(finding, rules)
+        ctx, why_ctx = contextual_severity(base, exposure, rules)
+        points, why_score = risk_score(ctx, exposure, finding.native_confidence)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        hit = memo[key] = (base, why_base, ctx, why_ctx, points, why_score)
+    base, why_base, ctx, why_ctx, points, why_score = hit  # type: ignore[assignment]
     where = finding.location.path or "(no file)"
     join = Reason(
         "component",
@@ -122,8 +144,6 @@ def score(finding: Finding, exposure: Exposure, rules: Rules) -> ScoredFinding:
            if exposure.matched_function_glob else "")
         + f", tier {exposure.tier.label}",
     )
-    ctx, why_ctx = contextual_severity(base, exposure, rules)
-    points, why_score = risk_score(ctx, exposure, finding.native_confidence)
     return ScoredFinding(
         finding=finding,
         exposure=exposure,

@@ -8,20 +8,32 @@ for teams). This is the only module that talks to the database; everything it re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
     and_,
+    bindparam,
     case,
     create_engine,
     delete,
     event,
     func,
     insert,
+    literal,
     not_,
     or_,
     select,
@@ -36,6 +48,7 @@ from triage.model import (
     Decision,
     Exposure,
     Finding,
+    FixTime,
     IngestResult,
     IssueRow,
     Location,
@@ -45,6 +58,7 @@ from triage.model import (
     Release,
     ScanInput,
     ScanSummary,
+    ScoredChunks,
     ScoredFinding,
     SecurityLevel,
     Severity,
@@ -66,6 +80,9 @@ from triage.store.schema import (
     source_files,
 )
 from triage.textkeys import message_key, text_key
+
+_IN_LIST = 2000
+"""Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -118,7 +135,7 @@ class SqlStore:
         self,
         product: str,
         release: str,
-        batches: Sequence[tuple[ScanInput, Sequence[ScoredFinding]]],
+        batches: Sequence[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]],
         after: str | None = None,
         target_sl: SecurityLevel | None = None,
         threat_model: tuple[str, str] | None = None,
@@ -149,20 +166,19 @@ class SqlStore:
             self._store_sources(conn, rel, sources or {})
             summaries, skipped = [], []
             for scan_input, scored in batches:
-                done = self._store_scan(conn, pid, rel, scan_input, scored)
+                done, count = self._store_scan(conn, pid, rel, scan_input, scored)
                 if done is None:
                     skipped.append(scan_input.tool.name)
                 summaries.append(
                     ScanSummary(
                         tool=scan_input.tool,
                         sarif_sha256=scan_input.sarif_sha256,
-                        findings=len(scored),
+                        findings=count,
                         successful=scan_input.successful,
                         not_analysed=scan_input.not_analysed,
                     )
                 )
-            rows = self._status_rows(conn, pid, rel)
-        counts = Counter(r.status.value for r in rows)
+            counts = self._status_counts(conn, pid, rel)
         return IngestResult(
             release=rel,
             scans=tuple(summaries),
@@ -258,17 +274,18 @@ class SqlStore:
         pid: int,
         rel: Release,
         scan_input: ScanInput,
-        scored: Sequence[ScoredFinding],
-    ) -> int | None:
+        scored: Sequence[ScoredFinding] | ScoredChunks,
+    ) -> tuple[int | None, int]:
+        """Store one scan and link it; (scan id or None for the same log again, findings)."""
         tool = scan_input.tool.name
         old = conn.execute(
-            select(scans.c.id, scans.c.sarif_sha256).where(
+            select(scans.c.id, scans.c.sarif_sha256, scans.c.finding_count).where(
                 scans.c.release_id == rel.key, scans.c.tool == tool
             )
         ).first()
         if old is not None:
             if old.sarif_sha256 == scan_input.sarif_sha256:
-                return None  # the same log again: a no-op
+                return None, old.finding_count  # the same log again: a no-op
             self._drop_scan(conn, old.id)
         seq = self._release_row(conn, pid, rel.key).seq
         sid = conn.execute(
@@ -277,58 +294,182 @@ class SqlStore:
                 sarif_files=json.dumps(scan_input.sarif_files),
                 sarif_sha256=scan_input.sarif_sha256, successful=scan_input.successful,
                 not_analysed=json.dumps(scan_input.not_analysed),
-                notes=json.dumps(scan_input.notes), finding_count=len(scored),
+                notes=json.dumps(scan_input.notes),
+                finding_count=0 if isinstance(scored, ScoredChunks) else len(scored),
                 ingested_at=self.clock(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        rows = [_occurrence_values(s) for s in scored]
-        links = self._links(conn, pid, tool, seq,
-                            [_candidate(_Row(v), i) for i, v in enumerate(rows)])
+        if isinstance(scored, ScoredChunks):
+            count = self._store_chunks(conn, pid, rel, sid, tool, seq, scored)
+            conn.execute(scans.update().where(scans.c.id == sid).values(finding_count=count))
+        else:
+            rows = [_occurrence_values(s) for s in scored]
+            links = self._links(conn, pid, tool, seq,
+                                [_candidate(_Row(v), i) for i, v in enumerate(rows)])
+            self._insert_rows(conn, pid, rel, sid, tool, rows, links)
+            count = len(rows)
+        self._relink_after(conn, pid, tool, seq)
+        return int(sid), count
+
+    def _insert_rows(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
+                     rows: list[dict[str, Any]], links: dict[int, Link]) -> None:
+        """Insert occurrences, with one new issue for each row no link claimed."""
+        fresh = [i for i in range(len(rows)) if i not in links]
+        # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
+        new_ids = conn.execute(
+            insert(issues).returning(issues.c.id, sort_by_parameter_order=True),
+            [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"], path=rows[i]["path"],
+                  fingerprint=rows[i]["fingerprint"], first_release_id=rel.key)
+             for i in fresh],
+        ).scalars().all() if fresh else []
+        for i, issue_id in zip(fresh, new_ids, strict=True):
+            rows[i].update(issue_id=issue_id, link="new")
         for i, values in enumerate(rows):
             hit = links.get(i)
-            if hit is None:
-                issue_id = conn.execute(
-                    insert(issues).values(
-                        product_id=pid, tool=tool, rule_id=values["rule_id"],
-                        path=values["path"], fingerprint=values["fingerprint"],
-                        first_release_id=rel.key,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                values.update(issue_id=issue_id, link="new")
-            else:
+            if hit is not None:
                 values.update(issue_id=hit.issue, link=hit.layer)
             values.update(scan_id=sid, release_id=rel.key)
         if rows:
-            conn.execute(insert(occurrences), rows)
-        self._relink_after(conn, pid, tool, seq)
-        return int(sid)
+            _bulk_insert(conn, occurrences, rows)
+
+    def _store_chunks(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
+                      seq: float, chunks: ScoredChunks) -> int:
+        """Store a scan that arrives in chunks of whole files, linking chunk by chunk.
+
+        Findings in files the previous scan had link within their chunk; findings in files
+        it did not have are stored as new first, then linked together at the end against
+        the files that vanished (renames) and older releases (returns).
+        """
+        prev_scan = self._previous_scan(conn, pid, tool, seq)
+        prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
+            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
+        anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
+        seen: set[str] = set()
+        appeared: set[str] = set()
+        count = 0
+        for chunk in chunks:
+            rows = [_occurrence_values(s) for s in chunk]
+            paths = {r["path"] for r in rows}
+            seen |= paths
+            appeared |= paths - prev_paths
+            known = sorted(paths & prev_paths)
+            candidates = [_candidate(_Row(v), i) for i, v in enumerate(rows)
+                          if v["path"] in prev_paths]
+            links = self._links(conn, pid, tool, seq, candidates, known,
+                                anchors) if candidates else {}
+            self._insert_rows(conn, pid, rel, sid, tool, rows, links)
+            count += len(rows)
+        if prev_scan is not None and appeared:
+            self._link_appeared(conn, pid, tool, seq, sid, sorted(appeared),
+                                sorted(prev_paths - seen), anchors)
+        return count
+
+    def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
+                       appeared: list[str], vanished: list[str],
+                       anchors: dict[str, list[tuple[int, int]]]) -> None:
+        """Link the stored findings of files new to this scan: renames and returns."""
+        rows: list[Any] = []
+        for i in range(0, len(appeared), _IN_LIST):
+            rows.extend(conn.execute(select(occurrences).where(
+                occurrences.c.scan_id == sid,
+                occurrences.c.path.in_(appeared[i:i + _IN_LIST]))).all())
+        rows.sort(key=lambda r: r.id)
+        links = self._links(conn, pid, tool, seq, [_candidate(r, r.id) for r in rows],
+                            appeared + vanished, anchors)
+        if not links:
+            return
+        by_id = {r.id: r for r in rows}
+        conn.execute(
+            occurrences.update().where(occurrences.c.id == bindparam("occ"))
+            .values(issue_id=bindparam("issue"), link=bindparam("layer")),
+            [dict(occ=k, issue=hit.issue, layer=hit.layer) for k, hit in links.items()])
+        orphans = sorted({by_id[k].issue_id for k in links})
+        for i in range(0, len(orphans), _IN_LIST):
+            conn.execute(delete(issues).where(issues.c.id.in_(orphans[i:i + _IN_LIST])))
 
     def _links(
-        self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate]
+        self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate],
+        paths: Sequence[str] | None = None,
+        anchors: dict[str, list[tuple[int, int]]] | None = None,
     ) -> dict[int, Link]:
-        """Link candidates of a release at ``seq`` to the tool's issues before it."""
-        prev_scan = conn.execute(
+        """Link candidates of a release at ``seq`` to the tool's issues before it.
+
+        With ``paths``, only the earlier findings in those files take part (a chunk of
+        whole files: every layer but the tool's own fingerprints works within a file).
+        ``anchors`` are the other scanners' line shifts when already known.
+        """
+        prev_scan = self._previous_scan(conn, pid, tool, seq)
+        wanted = None if paths is None else set(paths)
+        # A short list of files filters in SQL (the (scan, path) index serves it).
+        in_sql = occurrences.c.path.in_(sorted(wanted)) if wanted is not None and len(
+            wanted) <= _IN_LIST else true()
+        previous = []
+        if prev_scan is not None:
+            for r in conn.execute(select(occurrences).where(
+                    occurrences.c.scan_id == prev_scan, in_sql)):
+                if wanted is None or r.path in wanted:
+                    previous.append(_candidate(r, r.issue_id))
+        history = {
+            r.fingerprint: r.issue_id
+            for r in conn.execute(
+                select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
+                .join(scans, scans.c.id == occurrences.c.scan_id)
+                .join(releases, releases.c.id == occurrences.c.release_id)
+                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
+                       in_sql)
+                .order_by(releases.c.seq)
+            )
+            if wanted is None or r.path in wanted
+        }
+        if anchors is None:
+            anchors = self._anchors(conn, pid, tool, seq, prev_scan)
+        if wanted is not None:
+            anchors = {p: a for p, a in anchors.items() if p in wanted}
+        return link(new, previous, history, self._line_maps(conn, pid, seq, prev_scan, new),
+                    anchors)
+
+    def _previous_scan(self, conn: Connection, pid: int, tool: str, seq: float) -> int | None:
+        """The tool's scan in the latest release before ``seq``."""
+        return conn.execute(
             select(scans.c.id)
             .join(releases, releases.c.id == scans.c.release_id)
             .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
             .order_by(releases.c.seq.desc())
             .limit(1)
         ).scalar()
-        previous = []
-        if prev_scan is not None:
-            for r in conn.execute(select(occurrences).where(occurrences.c.scan_id == prev_scan)):
-                previous.append(_candidate(r, r.issue_id))
-        history = {
-            r.fingerprint: r.issue_id
-            for r in conn.execute(
-                select(occurrences.c.fingerprint, occurrences.c.issue_id)
-                .join(scans, scans.c.id == occurrences.c.scan_id)
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
-                .order_by(releases.c.seq)
-            )
-        }
-        return link(new, previous, history, self._line_maps(conn, pid, seq, prev_scan, new))
+
+    def _anchors(self, conn: Connection, pid: int, tool: str, seq: float,
+                 prev_scan: int | None) -> dict[str, list[tuple[int, int]]]:
+        """Per file, how the other scanners' findings moved: (old line, new line).
+
+        Only findings their own flagged text linked between the previous release and this
+        one count; only scanners already stored for this release take part.
+        """
+        if prev_scan is None:
+            return {}
+        rid = conn.scalar(select(releases.c.id).where(releases.c.product_id == pid,
+                                                      releases.c.seq == seq))
+        prev_rid = conn.scalar(select(scans.c.release_id).where(scans.c.id == prev_scan))
+        if rid is None or prev_rid is None:
+            return {}
+        old_occ, new_occ = occurrences.alias("old_occ"), occurrences.alias("new_occ")
+        old_scan, new_scan = scans.alias("old_scan"), scans.alias("new_scan")
+        rows = conn.execute(
+            select(new_occ.c.path, old_occ.c.start_line, new_occ.c.start_line)
+            .join(new_scan, new_scan.c.id == new_occ.c.scan_id)
+            .join(old_occ, and_(old_occ.c.issue_id == new_occ.c.issue_id,
+                                old_occ.c.release_id == prev_rid,
+                                old_occ.c.path == new_occ.c.path))
+            .join(old_scan, old_scan.c.id == old_occ.c.scan_id)
+            .where(new_occ.c.release_id == rid, new_scan.c.tool != tool,
+                   old_scan.c.tool == new_scan.c.tool,
+                   new_occ.c.link.in_(("tool-fingerprint", "line-map", "content", "anchor")),
+                   old_occ.c.start_line.is_not(None), new_occ.c.start_line.is_not(None))
+        ).all()
+        out: dict[str, list[tuple[int, int]]] = {}
+        for path, old_line, new_line in sorted(set(rows)):
+            out.setdefault(path, []).append((old_line, new_line))
+        return out
 
     def _line_maps(self, conn: Connection, pid: int, seq: float, prev_scan: int | None,
                    new: list[Candidate]) -> dict[str, dict[int, int]]:
@@ -621,6 +762,45 @@ class SqlStore:
             out.extend(self._compare(conn, pid, s, prev))
         return out
 
+    def _status_counts(self, conn: Connection, pid: int, rel: Release) -> Counter[str]:
+        """How many issues of a release are new, persisting, ... counted in SQL.
+
+        The same statuses as ``_compare``, without loading a single finding.
+        """
+        counts: Counter[str] = Counter()
+        seq = self._release_row(conn, pid, rel.key).seq
+        for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
+            prev = conn.execute(
+                select(scans.c.id, scans.c.release_id, releases.c.seq)
+                .join(releases, releases.c.id == scans.c.release_id)
+                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == s.tool)
+                .order_by(releases.c.seq.desc()).limit(1)
+            ).first()
+            cur = occurrences.alias("cur")
+            if prev is None:
+                counts[Status.NEW.value] += s.finding_count
+                continue
+            other = occurrences.alias("other")
+            in_prev = select(other.c.id).where(other.c.release_id == prev.release_id,
+                                               other.c.issue_id == cur.c.issue_id).exists()
+            earlier = select(other.c.id).join(releases, releases.c.id == other.c.release_id).where(
+                releases.c.product_id == pid, releases.c.seq < prev.seq,
+                other.c.issue_id == cur.c.issue_id).exists()
+            status = case((in_prev, Status.PERSISTING.value),
+                          (earlier, Status.REINTRODUCED.value), else_=Status.NEW.value)
+            for value, n in conn.execute(select(status, func.count()).where(
+                    cur.c.scan_id == s.id).group_by(status)):
+                counts[value] += n
+            gone = select(other.c.id).where(other.c.release_id == rel.key,
+                                            other.c.issue_id == cur.c.issue_id).exists()
+            not_analysed = set(json.loads(s.not_analysed))
+            for path, n in conn.execute(select(cur.c.path, func.count()).where(
+                    cur.c.scan_id == prev.id, not_(gone)).group_by(cur.c.path)):
+                # A failed run, or a file the tool could not analyse, never turns into a fix.
+                blind = not s.successful or path in not_analysed
+                counts[(Status.NOT_ANALYSED if blind else Status.FIXED).value] += n
+        return counts
+
     def _compare(self, conn: Connection, pid: int, cur: Any, prev: Any) -> list[IssueRow]:
         cur_occ = {r.issue_id: r for r in conn.execute(
             select(occurrences).where(occurrences.c.scan_id == cur.id))}
@@ -669,6 +849,292 @@ class SqlStore:
             ).all()
         return [(r.issue_id, _scored(r, tools[r.scan_id])) for r in rows]
 
+    # ---- the trend: per-release counts aggregated in SQL ---------------------------------
+
+    def trend_counts(
+        self, product: str, minimum: Severity, thresholds: dict[SecurityLevel, Severity],
+        today: dt.date | None = None,
+    ) -> tuple[list[ReleaseCounts], list[FixTime]]:
+        """Per release, in release order, what the trend counts; and every fix, in order.
+
+        The statuses are ``status``'s (each scan against the tool's previous one), the
+        must-fix counts per SL ``severity_histogram``'s (``thresholds``: the lowest must-fix
+        severity at each SL), the backlog the verdicts of the severity policy at ``minimum``
+        after triage decisions, as ``scoring`` judges them. All of it is aggregated in SQL:
+        each scan is compared with the tool's previous one by an ``EXCEPT`` of the two index
+        ranges, both ways, into a temporary table of the versions that appeared and went;
+        counts at a scan are those of the previous scan plus what appeared minus what went.
+        Issues with a decision, whose verdict can change without a change in the code, are
+        counted release by release instead.
+        """
+        today = today or self.clock().date()
+        with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                # Many short set operations: compiling each one costs more than it saves,
+                # and a scan's versions fit in memory to hash.
+                conn.exec_driver_sql("SET LOCAL jit = off")
+                conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            pid = self._product_id(conn, product)
+            rels = [Release(product, r.name, r.seq,
+                            SecurityLevel(r.target_sl) if r.target_sl else None, r.id,
+                            _released_on(r))
+                    for r in conn.execute(select(releases).where(releases.c.product_id == pid)
+                                          .order_by(releases.c.seq))]
+            rank = {r.key: i for i, r in enumerate(rels)}
+            chains: dict[str, list[Any]] = {}
+            for s in sorted(conn.execute(select(scans).where(
+                    scans.c.release_id.in_(list(rank) or [-1]))).all(),
+                    key=lambda s: (rank[s.release_id], s.tool)):
+                chains.setdefault(s.tool, []).append(s)
+            decided = (select(decisions.c.issue_id)
+                       .join(issues, issues.c.id == decisions.c.issue_id)
+                       .where(issues.c.product_id == pid))
+            delta, moves = _trend_tables()
+            delta.create(conn)
+            moves.create(conn)
+            self._trend_deltas(conn, chains, rank, delta, decided)
+            self._trend_moves(conn, chains, delta, moves, minimum)
+            per_scan = self._trend_scan_sums(conn, delta, moves, minimum, thresholds)
+            fixes = self._trend_fixes(conn, chains, rank, rels, moves)
+            moves.drop(conn)
+            delta.drop(conn)
+            held = self._trend_decided(conn, pid, rels, chains, decided, minimum, thresholds,
+                                       today)
+        return _release_counts(rels, rank, chains, per_scan, held), fixes
+
+    def must_fix_issues(self, rel: Release, minimum: Severity,
+                        today: dt.date | None = None) -> frozenset[int]:
+        """Issues of a release that must be fixed at ``minimum`` after triage decisions.
+
+        The severity policy's verdict (``scoring``: a defect, not suppressed, in scope, at
+        least ``minimum``) as its current decision as of the release changes it.
+        """
+        today = today or self.clock().date()
+        with self._tx() as conn:
+            pid = self._product_id(conn, rel.product)
+            o = occurrences
+            latest = (select(decisions.c.issue_id, func.max(decisions.c.id).label("did"))
+                      .outerjoin(releases, releases.c.id == decisions.c.release_id)
+                      .where(_taken_by(rel)).group_by(decisions.c.issue_id).subquery())
+            dec, target = decisions.alias("d"), releases.alias("target")
+            here = releases.alias("here")
+            must = _must_expr(o.c, dec, target, here, minimum, today)
+            rows = conn.scalars(
+                select(o.c.issue_id).distinct()
+                .select_from(o.join(here, here.c.id == o.c.release_id)
+                             .outerjoin(latest, latest.c.issue_id == o.c.issue_id)
+                             .outerjoin(dec, dec.c.id == latest.c.did)
+                             .outerjoin(target, and_(target.c.product_id == pid,
+                                                     target.c.name == dec.c.target_release)))
+                .where(o.c.release_id == rel.key, must == 1)).all()
+        return frozenset(int(i) for i in rows)
+
+    def _trend_deltas(self, conn: Connection, chains: dict[str, list[Any]],
+                      rank: dict[int, int], delta: Table, decided: Any) -> None:
+        """Fill ``delta``: per scan, the issue versions that appeared (+1) and went (-1).
+
+        A version is an issue with the columns the trend counts; a changed one (a new
+        severity, say) goes and appears in the same scan. A tool's first scan appears whole.
+        """
+        o = occurrences
+        cols = (o.c.issue_id, o.c.severity, o.c.kind, o.c.suppression, o.c.in_scope, o.c.tier,
+                o.c.component)
+
+        def version(sid: int) -> Any:
+            return select(*cols).where(o.c.scan_id == sid)
+
+        names = ["tool", "k", "r", "c_id", "p_id", "sgn", "decided", *(c.name for c in cols)]
+        ordered = conn.dialect.name == "sqlite"
+        for tool, chain in chains.items():
+            for k, s in enumerate(chain):
+                prev = chain[k - 1] if k else None
+                if prev is None:
+                    parts = [(1, version(s.id))]
+                else:
+                    parts = [(1, version(s.id).except_(version(prev.id))),
+                             (-1, version(prev.id).except_(version(s.id)))]
+                for sgn, query in parts:
+                    if prev is not None and ordered:
+                        # Ordered like the index, SQLite merges the two ranges in one pass;
+                        # PostgreSQL hashes them.
+                        query = query.order_by(*query.selected_columns)
+                    sub = query.subquery()
+                    conn.execute(insert(delta).from_select(names, select(
+                        literal(tool), literal(k), literal(rank[s.release_id]), literal(s.id),
+                        literal(prev.id if prev is not None else None, Integer), literal(sgn),
+                        case((sub.c.issue_id.in_(decided), 1), else_=0), *sub.c)))
+
+    def _trend_moves(self, conn: Connection, chains: dict[str, list[Any]], delta: Table,
+                     moves: Table, minimum: Severity) -> None:
+        """Fill ``moves``: per scan and issue in ``delta``, how it changed.
+
+        Whether it appeared, went or changed, its must-fix verdict before and after
+        (decisions aside), and whether a disappearance is blind (a failed run, or a file the
+        tool could not analyse).
+        """
+        d = delta.c
+        plus = func.max(case((d.sgn == 1, 1), else_=0))
+        minus = func.max(case((d.sgn == -1, 1), else_=0))
+        must = _plain_must(d, minimum)
+        gone = and_(plus == 0, minus == 1)
+        blind: list[Any] = []
+        for chain in chains.values():
+            for s in chain:
+                paths = json.loads(s.not_analysed)
+                if not s.successful:
+                    blind.append((d.c_id == s.id, 1))
+                elif paths:
+                    # The path is read only for what went from a scan that missed files.
+                    where = select(occurrences.c.path).where(
+                        occurrences.c.scan_id == d.p_id,
+                        occurrences.c.issue_id == d.issue_id).scalar_subquery()
+                    blind.append((d.c_id == s.id, case((where.in_(paths), 1), else_=0)))
+        conn.execute(insert(moves).from_select(
+            ["tool", "k", "r", "issue_id", "decided", "plus", "minus", "before", "after",
+             "severity", "blind"],
+            select(func.max(d.tool), func.max(d.k), func.max(d.r), d.issue_id,
+                   func.max(d.decided), plus, minus,
+                   func.max(case((and_(d.sgn == -1, must), 1), else_=0)),
+                   func.max(case((and_(d.sgn == 1, must), 1), else_=0)),
+                   func.max(case((d.sgn == -1, d.severity))),
+                   case((gone, case(*blind, else_=0)), else_=0) if blind else literal(0))
+            .where(d.k > 0)  # a tool's first scan: everything appeared, nothing went
+            .group_by(d.c_id, d.p_id, d.issue_id)))
+
+    def _trend_scan_sums(self, conn: Connection, delta: Table, moves: Table,
+                         minimum: Severity, thresholds: dict[SecurityLevel, Severity]
+                         ) -> dict[tuple[str, int], _ScanSums]:
+        """Per scan (tool, rank): statuses, and the changes of every count it carries."""
+        d, m, m2 = delta.c, moves.c, moves.alias("m2").c
+        out: dict[tuple[str, int], _ScanSums] = {}
+        undecided = d.decided == 0
+        sums = [func.sum(d.sgn),
+                func.sum(case((and_(undecided, _plain_must(d, minimum)), d.sgn), else_=0))]
+        sums += [func.sum(case((and_(undecided, _defect(d), d.severity >= int(thresholds[sl])),
+                                d.sgn), else_=0)) for sl in SecurityLevel]
+        for tool, k, count, must, *hist in conn.execute(
+                select(d.tool, d.k, *sums).group_by(d.tool, d.k)):
+            out[(tool, k)] = _ScanSums(count=int(count or 0), must=int(must or 0),
+                                       hist=tuple(int(h or 0) for h in hist))
+        high = and_(d.tier >= int(Tier.HIGH), d.in_scope.is_(True))
+        for tool, k, comp, n_high, n_must in conn.execute(
+                select(d.tool, d.k, d.component, func.sum(case((high, d.sgn), else_=0)),
+                       func.sum(case((and_(undecided, _plain_must(d, minimum)), d.sgn),
+                                     else_=0)))
+                .group_by(d.tool, d.k, d.component)):
+            if n_high or n_must:
+                out.setdefault((tool, k), _ScanSums()).components[comp] = (int(n_high),
+                                                                            int(n_must))
+        appeared = and_(m.plus == 1, m.minus == 0)
+        gone = and_(m.plus == 0, m.minus == 1)
+        earlier = select(m2.issue_id).where(m2.issue_id == m.issue_id, m2.minus == 1,
+                                            m2.k < m.k).exists()
+        open_ = and_(m.decided == 0, m.after == 1, m.before == 0)
+        closed = and_(m.decided == 0, m.before == 1, m.after == 0)
+        for row in conn.execute(select(
+                m.tool, m.k, func.sum(case((appeared, 1), else_=0)),
+                func.sum(case((and_(appeared, earlier), 1), else_=0)),
+                func.sum(case((and_(gone, m.blind == 0), 1), else_=0)),
+                func.sum(case((and_(gone, m.blind == 1), 1), else_=0)),
+                func.sum(case((open_, 1), else_=0)), func.sum(case((closed, 1), else_=0)))
+                .group_by(m.tool, m.k)):
+            sums_ = out.setdefault((row[0], row[1]), _ScanSums())
+            (sums_.appeared, sums_.reintroduced, sums_.fixed, sums_.not_analysed,
+             sums_.must_in, sums_.must_out) = (int(v or 0) for v in row[2:])
+        for (_, k), sums_ in out.items():
+            if k == 0:
+                sums_.appeared = sums_.count
+        return out
+
+    def _trend_fixes(self, conn: Connection, chains: dict[str, list[Any]],
+                     rank: dict[int, int], rels: list[Release], moves: Table) -> list[FixTime]:
+        """Every fix, in release order then issue id.
+
+        With its severity when last seen, and the releases it was opened in (its last
+        appearance) and fixed in.
+        """
+        m, m2 = moves.c, moves.alias("m2").c
+        opened = func.coalesce(select(func.max(m2.k)).where(
+            m2.issue_id == m.issue_id, m2.plus == 1, m2.minus == 0, m2.k < m.k
+        ).scalar_subquery(), 0)
+        out = []
+        for iid, tool, r, sev, start in conn.execute(
+                select(m.issue_id, m.tool, m.r, m.severity, opened)
+                .where(m.plus == 0, m.minus == 1, m.blind == 0).order_by(m.r, m.issue_id)):
+            a = rank[chains[tool][start].release_id]
+            opened_on, fixed_on = rels[a].released, rels[r].released
+            days = (fixed_on - opened_on).days if opened_on and fixed_on else None
+            out.append(FixTime(int(iid), Severity(sev), rels[a].name, rels[r].name, r - a, days))
+        return out
+
+    def _trend_decided(
+        self, conn: Connection, pid: int, rels: list[Release], chains: dict[str, list[Any]],
+        decided: Any, minimum: Severity, thresholds: dict[SecurityLevel, Severity],
+        today: dt.date,
+    ) -> dict[int, _ScanSums]:
+        """Per release rank, the counts of the issues with a decision.
+
+        They are judged release by release, with the decision current at each (as
+        ``severity_histogram`` and ``current_decisions`` take it).
+        """
+        scan_ids = [s.id for chain in chains.values() for s in chain]
+        if not scan_ids:
+            return {}
+        o = occurrences
+        here, drel = releases.alias("here"), releases.alias("drel")
+        taken = (select(decisions.c.issue_id, here.c.id.label("rid"),
+                        func.max(decisions.c.id).label("did"))
+                 .join(issues, issues.c.id == decisions.c.issue_id)
+                 .outerjoin(drel, drel.c.id == decisions.c.release_id)
+                 .join(here, here.c.product_id == issues.c.product_id)
+                 .where(issues.c.product_id == pid,
+                        or_(decisions.c.release_id.is_(None), drel.c.seq <= here.c.seq))
+                 .group_by(decisions.c.issue_id, here.c.id).subquery())
+        dec, target, at = decisions.alias("dec"), releases.alias("target"), releases.alias("at")
+        r_of = case({r.key: i for i, r in enumerate(rels)}, value=scans.c.release_id)
+        table = _trend_held_table()
+        table.create(conn)
+        conn.execute(insert(table).from_select(
+            ["issue_id", "r", "component", "must", *(f"h{i}" for i in range(len(SecurityLevel)))],
+            select(o.c.issue_id, r_of, o.c.component,
+                   _must_expr(o.c, dec, target, at, minimum, today),
+                   *(_hist_expr(o.c, dec, target, at, thresholds[sl], today)
+                     for sl in SecurityLevel))
+            .select_from(o.join(scans, scans.c.id == o.c.scan_id)
+                         .join(at, at.c.id == scans.c.release_id)
+                         .outerjoin(taken, and_(taken.c.issue_id == o.c.issue_id,
+                                                taken.c.rid == scans.c.release_id))
+                         .outerjoin(dec, dec.c.id == taken.c.did)
+                         .outerjoin(target, and_(target.c.product_id == pid,
+                                                 target.c.name == dec.c.target_release)))
+            .where(o.c.scan_id.in_(scan_ids), o.c.issue_id.in_(decided))))
+        held = table
+        out: dict[int, _ScanSums] = {}
+        hs = [held.c[f"h{i}"] for i in range(len(SecurityLevel))]
+        for r, must, *hist in conn.execute(select(held.c.r, func.sum(held.c.must),
+                                                  *(func.sum(h) for h in hs))
+                                           .group_by(held.c.r)):
+            out[r] = _ScanSums(must=int(must or 0), hist=tuple(int(h or 0) for h in hist))
+        for r, comp in conn.execute(select(held.c.r, held.c.component).distinct()
+                                    .where(held.c.must == 1)):
+            out.setdefault(r, _ScanSums()).components[comp] = (0, 1)
+        a, b = held.alias("a"), held.alias("b")
+        for r, n in conn.execute(
+                select(a.c.r, func.count())
+                .select_from(a.outerjoin(b, and_(b.c.issue_id == a.c.issue_id,
+                                                 b.c.r == a.c.r - 1, b.c.must == 1)))
+                .where(a.c.must == 1, b.c.issue_id.is_(None)).group_by(a.c.r)):
+            out.setdefault(r, _ScanSums()).must_in = int(n)
+        for r, n in conn.execute(
+                select(b.c.r, func.count())
+                .select_from(b.outerjoin(a, and_(a.c.issue_id == b.c.issue_id,
+                                                 a.c.r == b.c.r + 1, a.c.must == 1)))
+                .where(b.c.must == 1, b.c.r < len(rels) - 1, a.c.issue_id.is_(None))
+                .group_by(b.c.r)):
+            out.setdefault(r + 1, _ScanSums()).must_out = int(n)
+        table.drop(conn)
+        return out
+
 
 class _Row:
     """Attribute access over a dict, so new rows and stored rows share ``_candidate``."""
@@ -683,14 +1149,44 @@ def _candidate(r: Any, key: int) -> Candidate:
         rule_id=r.rule_id,
         path=r.path,
         line=r.start_line or 0,
+        column=r.start_column or 0,
         fingerprint=r.fingerprint,
         text_key=r.text_key,
         message_key=r.message_key,
         # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
         # may repeat across results (SARIF 3.27.17).
-        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)
-                                if str(p[0]).startswith("fingerprints:")),
+        tool_fingerprints=tuple(
+            tuple(p) for p in (json.loads(r.tool_fingerprints) if r.tool_fingerprints != "[]"
+                               else ())
+            if str(p[0]).startswith("fingerprints:")),
     )
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of the same columns with the driver's executemany.
+
+    The statement is compiled once for the dialect; the rows go to the driver as they are
+    (plain str, int, float, bool and None), skipping per-row parameter processing.
+    """
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positional:
+        pick = operator.itemgetter(*(compiled.positiontup or []))
+        conn.exec_driver_sql(str(compiled), [pick(r) for r in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=4096)
+def _exposure_json(e: Exposure, function: str) -> str:
+    """The exposure as stored; a scan has few distinct ones, so each is written once."""
+    return json.dumps(dict(
+        asset_value=e.asset_value, unauth=e.unauthenticated_from_untrusted,
+        reachable=e.reachable,
+        out_of_scope=e.out_of_scope, justification=e.justification,
+        glob=e.matched_glob, reasons=list(e.reasons),
+        # The enclosing function rides here rather than in a column of its own.
+        function=function, function_glob=e.matched_function_glob,
+    ))
 
 
 def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
@@ -706,14 +1202,7 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
         in_scope=not e.out_of_scope,
         exposure=e.exposure, risk_score=s.risk_score,
         explain=json.dumps([[r.step, r.text] for r in s.explain]),
-        exposure_json=json.dumps(dict(
-            asset_value=e.asset_value, unauth=e.unauthenticated_from_untrusted,
-            reachable=e.reachable,
-            out_of_scope=e.out_of_scope, justification=e.justification,
-            glob=e.matched_glob, reasons=list(e.reasons),
-            # The enclosing function rides here rather than in a column of its own.
-            function=loc.function, function_glob=e.matched_function_glob,
-        )),
+        exposure_json=_exposure_json(e, loc.function),
         sarif_file=f.provenance.file, sarif_sha256=f.provenance.sha256,
         run_index=f.provenance.run,
         result_index=f.provenance.result, fingerprint=f.fingerprint,
@@ -805,3 +1294,197 @@ def _safe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return url
+
+
+# ---- the trend's helpers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCounts:
+    """What the trend counts in one release, aggregated in SQL (``SqlStore.trend_counts``)."""
+
+    release: Release
+    """The release."""
+    new: int
+    """Issues new in it (per tool, against the tool's previous scan)."""
+    fixed: int
+    """Issues of the previous scan gone, in files analysed by a successful run."""
+    persisting: int
+    """Issues also in the previous scan."""
+    reintroduced: int
+    """Issues back after an absence."""
+    not_analysed: int
+    """Issues gone from files the tool could not analyse, or with a failed run."""
+    total: int
+    """Findings in the release's scans."""
+    must_fix_by_sl: tuple[tuple[SecurityLevel, int], ...]
+    """Open must-fix at each SL, as ``severity_histogram`` counts them."""
+    must_fix: int
+    """Issues the severity policy at the trend's SL must fix, after triage decisions."""
+    must_fix_new: int
+    """Of those, issues that were not must-fix in the previous release."""
+    must_fix_left: int
+    """Must-fix issues of the previous release that no longer are."""
+    high_risk: frozenset[str]
+    """In-scope components of tier high or critical with a finding in the release."""
+    dirty: frozenset[str]
+    """Components with a must-fix issue at the trend's SL."""
+
+
+@dataclass(slots=True)
+class _ScanSums:
+    """The changes one scan brings to the trend's counts (and its statuses)."""
+
+    count: int = 0
+    must: int = 0
+    hist: tuple[int, ...] = (0, 0, 0, 0)
+    components: dict[str, tuple[int, int]] = field(default_factory=dict)
+    appeared: int = 0
+    reintroduced: int = 0
+    fixed: int = 0
+    not_analysed: int = 0
+    must_in: int = 0
+    must_out: int = 0
+
+
+def _trend_tables() -> tuple[Table, Table]:
+    """The trend's temporary tables: the versions each scan changed, and per issue how."""
+    meta = MetaData()
+
+    def head() -> list[Column[Any]]:
+        return [Column("tool", String(100)), Column("k", Integer), Column("r", Integer)]
+
+    delta = Table(
+        "trend_delta", meta, *head(), Column("c_id", Integer), Column("p_id", Integer),
+        Column("sgn", Integer), Column("decided", Integer), Column("issue_id", Integer),
+        Column("severity", Integer), Column("kind", String(20)),
+        Column("suppression", String(12)), Column("in_scope", Boolean), Column("tier", Integer),
+        Column("component", String(200)), prefixes=["TEMPORARY"],
+    )
+    moves = Table(
+        "trend_moves", meta, *head(), Column("issue_id", Integer),
+        Column("decided", Integer), Column("plus", Integer), Column("minus", Integer),
+        Column("before", Integer), Column("after", Integer), Column("severity", Integer),
+        Column("blind", Integer), prefixes=["TEMPORARY"],
+    )
+    Index("ix_trend_moves_issue", moves.c.issue_id, moves.c.k)
+    return delta, moves
+
+
+def _trend_held_table() -> Table:
+    """The trend's temporary table of the decided issues' verdicts, release by release."""
+    return Table(
+        "trend_held", MetaData(), Column("issue_id", Integer), Column("r", Integer),
+        Column("component", String(200)), Column("must", Integer),
+        *(Column(f"h{i}", Integer) for i in range(len(SecurityLevel))),
+        Index("ix_trend_held_issue", "issue_id", "r"), prefixes=["TEMPORARY"],
+    )
+
+
+def _defect(c: Any) -> Any:
+    """SQL: a defect the policy judges (kind fail, not suppressed, in scope)."""
+    return and_(c.kind == "fail", c.suppression != Suppression.SUPPRESSED.value,
+                c.in_scope.is_(True))
+
+
+def _plain_must(c: Any, minimum: Severity) -> Any:
+    """SQL: the severity policy's must-fix verdict before triage decisions."""
+    return and_(_defect(c), c.severity >= int(minimum))
+
+
+def _live_off(dec: Any, target: Any, here: Any, today: dt.date) -> Any:
+    """SQL: the decision takes the issue off the list in release ``here``.
+
+    It does as a false positive, an unexpired accepted risk, or a deferral whose target
+    release has not come.
+    """
+    return or_(
+        dec.c.action == Action.FALSE_POSITIVE.value,
+        and_(dec.c.action == Action.ACCEPTED_RISK.value,
+             or_(dec.c.expires.is_(None), dec.c.expires >= today)),
+        and_(dec.c.action == Action.DEFERRED.value,
+             or_(target.c.seq.is_(None), target.c.seq > here.c.seq)),
+    )
+
+
+def _must_expr(c: Any, dec: Any, target: Any, here: Any, minimum: Severity,
+               today: dt.date) -> Any:
+    """SQL, 1 or 0: must fix after the decision.
+
+    As ``scoring.decisions.apply_decision`` rules: a confirmed issue always, one a live
+    decision took off never.
+    """
+    return case((dec.c.action == Action.CONFIRMED.value, 1),
+                (and_(dec.c.id.is_not(None), _live_off(dec, target, here, today)), 0),
+                (_plain_must(c, minimum), 1), else_=0)
+
+
+def _hist_expr(c: Any, dec: Any, target: Any, here: Any, threshold: Severity,
+               today: dt.date) -> Any:
+    """SQL, 1 or 0: counted at ``threshold`` by ``severity_histogram``."""
+    severity = case((dec.c.action == Action.CONFIRMED.value, int(Severity.CRITICAL)),
+                    else_=c.severity)
+    return case((and_(_defect(c), or_(dec.c.id.is_(None),
+                                      not_(_live_off(dec, target, here, today))),
+                      severity >= int(threshold)), 1), else_=0)
+
+
+def _release_counts(rels: list[Release], rank: dict[int, int], chains: dict[str, list[Any]],
+                    per_scan: dict[tuple[str, int], _ScanSums],
+                    held: dict[int, _ScanSums]) -> list[ReleaseCounts]:
+    """Per release: each tool's running sums at its scan there, plus the decided issues."""
+    n = len(rels)
+    at = [_ScanSums() for _ in range(n)]
+    status = [[0, 0, 0, 0, 0, 0] for _ in range(n)]  # new fixed persisting reint. n/a total
+    high: list[set[str]] = [set() for _ in range(n)]
+    dirty: list[set[str]] = [set() for _ in range(n)]
+    for tool, chain in chains.items():
+        run = _ScanSums()
+        comps: dict[str, list[int]] = {}
+        last: tuple[int, int] | None = None  # (rank, must) of the tool's previous scan
+        for k, s in enumerate(chain):
+            r, d = rank[s.release_id], per_scan.get((tool, k), _ScanSums())
+            run.count += d.count
+            run.must += d.must
+            run.hist = tuple(a + b for a, b in zip(run.hist, d.hist, strict=True))
+            for comp, (h, m) in d.components.items():
+                acc = comps.setdefault(comp, [0, 0])
+                acc[0] += h
+                acc[1] += m
+            st = status[r]
+            st[0] += d.appeared - d.reintroduced
+            st[1] += d.fixed
+            st[2] += run.count - d.appeared
+            st[3] += d.reintroduced
+            st[4] += d.not_analysed
+            st[5] += s.finding_count
+            at[r].must += run.must
+            at[r].hist = tuple(a + b for a, b in zip(at[r].hist, run.hist, strict=True))
+            high[r].update(c for c, (h, _) in comps.items() if h > 0)
+            dirty[r].update(c for c, (_, m) in comps.items() if m > 0)
+            # The backlog compares releases: a tool without a scan in a release has none.
+            if last is not None and last[0] == r - 1:
+                at[r].must_in += d.must_in
+                at[r].must_out += d.must_out
+            else:
+                at[r].must_in += run.must
+                if last is not None:
+                    at[last[0] + 1].must_out += last[1]
+            last = (r, run.must)
+        if last is not None and last[0] + 1 < n:
+            at[last[0] + 1].must_out += last[1]
+    out = []
+    for i, rel in enumerate(rels):
+        a, b = at[i], held.get(i, _ScanSums())
+        new, fixed, persisting, reintroduced, not_analysed, total = status[i]
+        dirty[i].update(b.components)
+        out.append(ReleaseCounts(
+            release=rel, new=new, fixed=fixed, persisting=persisting,
+            reintroduced=reintroduced, not_analysed=not_analysed, total=total,
+            must_fix_by_sl=tuple((sl, a.hist[j] + b.hist[j])
+                                 for j, sl in enumerate(SecurityLevel)),
+            must_fix=a.must + b.must, must_fix_new=a.must_in + b.must_in,
+            must_fix_left=a.must_out + b.must_out, high_risk=frozenset(high[i]),
+            dirty=frozenset(dirty[i]),
+        ))
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from triage.ingest.adapters.bandit import BanditAdapter
 from triage.ingest.adapters.base import ProducerAdapter, RawResult
+from triage.ingest.adapters.clang import ClangAdapter
 from triage.ingest.adapters.codeql import CodeQLAdapter
 from triage.ingest.adapters.flawfinder import FlawfinderAdapter
 from triage.ingest.adapters.generic import GenericAdapter
@@ -21,7 +22,7 @@ ADAPTERS: dict[str, ProducerAdapter] = {
     a.name: a
     for a in (
         BanditAdapter(), RuffAdapter(), SemgrepAdapter(), CodeQLAdapter(), FlawfinderAdapter(),
-        GENERIC,
+        ClangAdapter(), GENERIC,
     )
 }
 """Every adapter by name, the generic one last."""

@@ -1,0 +1,140 @@
+"""Streamed ingest (large logs) stores exactly what the whole-file ingest stores.
+
+Above ``TRIAGE_STREAM_BYTES`` a log is read by streaming into a spool and stored in chunks
+of whole files; here the threshold is 0 and the chunks are tiny, so the real pymodbus logs
+take that path through many chunks, renamed and new files included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from triage_testkit import RELEASES, REPO, diff_json, invoke, row_counts
+
+import triage.ingest.stream as stream_module
+from triage import pipeline
+from triage.ingest.paths import PathNormaliser
+from triage.ingest.sarif import read_sarif
+from triage.ingest.stream import Spool, stream_sarif
+from triage.store import open_store
+
+STREAM = {"TRIAGE_STREAM_BYTES": "0"}
+SOME = RELEASES[2:6]  # 2.5.3 .. 3.6.9: files renamed, added and removed, 1,700-finding scans
+
+
+def _real_logs() -> list[Path]:
+    logs = sorted((REPO / "sample_sarif" / "pymodbus").glob("*/*.sarif"))
+    return logs + sorted((REPO / "tests" / "data" / "sarif").glob("*.sarif"))
+
+
+def _key(f: Any) -> tuple[Any, ...]:
+    return (f.location.path, f.provenance.file, f.provenance.run, f.provenance.result)
+
+
+@pytest.mark.parametrize("log", _real_logs(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_streamed_reading_equals_whole_reading(log: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 7)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    whole = read_sarif([log], PathNormaliser(), now=now)
+    spool = Spool()
+    try:
+        streamed = stream_sarif([log], PathNormaliser(), now, spool)
+        assert [s.scan for s in streamed] == [
+            type(w)(**{**{k: getattr(w, k) for k in w.__slots__}, "findings": ()})
+            for w in whole]
+        for w, s in zip(whole, streamed, strict=True):
+            chunks = list(s.chunks())
+            got = [f for chunk in chunks for f in chunk]
+            assert s.count == len(got) == len(w.findings)
+            assert sorted(got, key=_key) == sorted(w.findings, key=_key)
+            # Every file's findings come in one chunk, files in path order.
+            firsts = [chunk[0].location.path for chunk in chunks if chunk]
+            assert firsts == sorted(firsts)
+            owner = {f.location.path: i for i, chunk in enumerate(chunks) for f in chunk}
+            assert all(owner[f.location.path] == i for i, c in enumerate(chunks) for f in c)
+    finally:
+        spool.close()
+
+
+def _statuses(db: str, old: str, new: str) -> list[tuple[Any, ...]]:
+    """A diff without issue ids (they number differently): status, place, link, provenance."""
+    out = []
+    for row in diff_json(db, old, new)["issues"]:
+        out.append((row["status"], row["tool"], row["rule"], row["path"], row["line"],
+                    row["link"], (row["from"] or {}).get("result"),
+                    (row["to"] or {}).get("result")))
+    return sorted(out, key=repr)
+
+
+def _ingest_all(db: str, releases: tuple[str, ...], env: dict[str, str] | None) -> list[str]:
+    outs = []
+    for release in releases:
+        args = ["ingest", *[str(p) for p in sorted(
+            (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))],
+                "--product", "pymodbus", "--release", release,
+                "--threat-model", str(REPO / "sample_sarif" / "pymodbus" / "threatmodel.yaml")]
+        res = invoke(*args, db=db, env=env)
+        assert res.exit_code == 0, res.stderr
+        outs.append(res.stderr)  # the summary lines go to stderr; stdout is for results
+    return outs
+
+
+def _streamed_equals_whole(whole_db: str, streamed_db: str,
+                           monkeypatch: pytest.MonkeyPatch, releases: tuple[str, ...]) -> None:
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return stream_sarif(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "stream_sarif", spy)
+    whole_out = _ingest_all(whole_db, releases, None)
+    assert not calls
+    streamed_out = _ingest_all(streamed_db, releases, STREAM)
+    assert len(calls) == len(releases)
+    assert streamed_out == whole_out  # the same counts, must-fix and health, release by release
+    for old, new in zip(releases, releases[1:], strict=False):
+        assert _statuses(streamed_db, old, new) == _statuses(whole_db, old, new), (old, new)
+
+
+def test_streamed_ingest_stores_what_whole_ingest_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _streamed_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}",
+                           f"sqlite:///{tmp_path / 'streamed.db'}", monkeypatch, SOME)
+
+
+@pytest.mark.postgres
+def test_streamed_ingest_on_postgres(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _streamed_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}", pg_url, monkeypatch,
+                           SOME[:3])
+
+
+def test_streamed_reingest_is_a_no_op(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    _ingest_all(db, ("3.9.2",), STREAM)
+    before = row_counts(db)
+    again = _ingest_all(db, ("3.9.2",), STREAM)[0]
+    assert again.count("(already stored: no change)") == 3, again
+    assert row_counts(db) == before
+
+
+def test_ingest_counts_come_from_sql_and_match_the_comparison(corpus_db: str) -> None:
+    """The counts an ingest prints (SQL) equal the statuses ``status`` lists (per finding)."""
+    store = open_store(corpus_db)
+    try:
+        for rel in store.releases("pymodbus"):
+            with store._tx() as conn:  # noqa: SLF001 - the aggregate behind IngestResult
+                pid = store._product_id(conn, "pymodbus")  # noqa: SLF001
+                counts = store._status_counts(conn, pid, rel)  # noqa: SLF001
+            listed = Counter(r.status.value for r in store.status(rel))
+            assert +counts == +listed, rel.name
+    finally:
+        store.close()
+

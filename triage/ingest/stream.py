@@ -1,0 +1,454 @@
+"""Stream large SARIF logs: results one at a time, spooled to a temporary file by path.
+
+A log of a million results parsed whole holds gigabytes of Python objects. Above a size
+threshold (``STREAM_BYTES``) a log is read in two passes with ijson's C backend instead:
+
+1. the outline: every member of every run except its results (tool, rules, artifacts,
+   invocations, base URIs, taxonomies), and how many results each run has;
+2. the results, one object at a time, each turned into a ``Finding`` by the same
+   ``RunReader`` as the whole-file path and written to a spool (a temporary SQLite file,
+   one row per finding, indexed by tool and path).
+
+The passes that need more than one result (snippets borrowed across logs, the occurrence
+index of the content fingerprint, enclosing functions, fingerprints shared by several
+results) all work within one file's findings, so the spool hands them out in chunks of
+whole files, in path order. Memory stays bounded by a chunk, not by the log.
+
+Every problem still stops with a ``BadInputError`` naming the file and the JSON path, before
+anything is stored.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import pickle
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import ijson  # type: ignore[import-untyped]
+
+from triage.errors import BadInputError, place
+from triage.ingest.functions import FunctionLocator
+from triage.ingest.paths import PathNormaliser
+from triage.ingest.reader import Reader
+from triage.ingest.sarif import (
+    MAX_SARIF_BYTES,
+    Progress,
+    RunReader,
+    borrow_snippets,
+    with_fingerprints,
+    with_functions,
+)
+from triage.model import Finding, Location, Provenance, ScanInput, Tool
+
+
+def _by_fields(cls: type) -> None:
+    """Pickle a slotted dataclass as its constructor and field values.
+
+    The default for a frozen slotted dataclass looks its fields up on every object; the
+    spool pickles every finding of a log once and unpickles it once.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def reduce(obj: Any) -> tuple[Any, tuple[Any, ...]]:
+        return cls, tuple(getattr(obj, n) for n in names)
+
+    copyreg.pickle(cls, reduce)
+
+
+for _cls in (Finding, Location, Provenance, Tool):
+    _by_fields(_cls)
+
+STREAM_BYTES = 32 * 1024**2
+"""Logs together larger than this are streamed (``TRIAGE_STREAM_BYTES`` overrides)."""
+MAX_DEPTH = 512
+"""Deepest nesting a streamed log may have (SARIF needs about 20 levels)."""
+CHUNK_FINDINGS = 5000
+"""About how many findings a chunk holds (whole files; one big file makes a bigger chunk)."""
+_BATCH = 2000
+_PROGRESS_EVERY = 2048
+
+
+def stream_threshold() -> int:
+    """Total SARIF bytes above which ingest streams (environment ``TRIAGE_STREAM_BYTES``)."""
+    value = os.environ.get("TRIAGE_STREAM_BYTES", "")
+    return int(value) if value.isdigit() else STREAM_BYTES
+
+
+@dataclass
+class StreamedScan:
+    """One tool's scan read by streaming: its header, and its findings in chunks of files."""
+
+    scan: ScanInput
+    """Tool, logs, health and notes; ``findings`` is empty (they are in the spool)."""
+    count: int
+    """How many findings the scan has."""
+    paths: list[str] = field(default_factory=list)
+    """Its distinct paths, sorted."""
+    chunks: Callable[[], Iterator[list[Finding]]] = lambda: iter(())
+    """The findings, every file's together, files in path order, each file in log order."""
+
+
+class Spool:
+    """A temporary SQLite file of findings by tool and path, and of the lines logs show."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="triage-spool-", dir=directory)
+        self.db = sqlite3.connect(Path(self._dir.name) / "spool.db")
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE finding (tool TEXT, path TEXT, seq INTEGER, run INTEGER, data BLOB);"
+            "CREATE TABLE line (path TEXT, line INTEGER, text TEXT, PRIMARY KEY (path, line));"
+            "CREATE TABLE fp (run INTEGER, value TEXT);"
+        )
+        self.seq = 0
+        self._rows: list[tuple[str, str, int, int, bytes]] = []
+        self._fps: list[tuple[int, str]] = []
+        self._indexed = False
+
+    def add(self, tool: str, run: int, finding: Finding) -> None:
+        """Keep one finding of a run (``run`` numbers the runs of the whole call)."""
+        self._rows.append((tool, finding.location.path, self.seq, run,
+                           pickle.dumps(finding, pickle.HIGHEST_PROTOCOL)))
+        self.seq += 1
+        self._fps.extend((run, repr(fp)) for fp in finding.tool_fingerprints
+                         if fp[0].startswith("fingerprints:"))
+        if len(self._rows) >= _BATCH:
+            self.flush()
+
+    def add_lines(self, lines: dict[tuple[str, int], str]) -> None:
+        """Keep the source lines snippets showed; the first log to show a line wins."""
+        self.db.executemany("INSERT OR IGNORE INTO line VALUES (?, ?, ?)",
+                            ((p, n, t) for (p, n), t in lines.items()))
+        lines.clear()
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+        self.db.executemany("INSERT INTO finding VALUES (?, ?, ?, ?, ?)", self._rows)
+        self.db.executemany("INSERT INTO fp VALUES (?, ?)", self._fps)
+        self._rows, self._fps = [], []
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self.flush()
+            self.db.execute("CREATE INDEX ix_finding ON finding (tool, path, seq)")
+            self._indexed = True
+
+    def counts(self, tool: str) -> list[tuple[str, int]]:
+        """(path, findings) of a tool, in path order."""
+        self._index()
+        return self.db.execute("SELECT path, count(*) FROM finding WHERE tool = ? "
+                               "GROUP BY path ORDER BY path", (tool,)).fetchall()
+
+    def shared(self) -> set[tuple[int, str]]:
+        """(run, fingerprint) pairs that several results of one run carry: placeholders."""
+        self._index()
+        rows = self.db.execute("SELECT run, value FROM fp GROUP BY run, value "
+                               "HAVING count(*) > 1").fetchall()
+        return {(r, v) for r, v in rows}
+
+    def load(self, tool: str, paths: list[str]) -> tuple[list[tuple[int, Finding]],
+                                                         dict[tuple[str, int], str]]:
+        """The (run, finding) pairs of ``paths`` in log order, and the lines shown there."""
+        marks = ",".join("?" * len(paths))
+        rows = self.db.execute(f"SELECT run, data FROM finding WHERE tool = ? AND path IN "
+                               f"({marks}) ORDER BY seq", (tool, *paths)).fetchall()
+        lines = self.db.execute(f"SELECT path, line, text FROM line WHERE path IN ({marks})",
+                                paths).fetchall()
+        return ([(run, pickle.loads(data)) for run, data in rows],
+                {(p, n): t for p, n, t in lines})
+
+    def close(self) -> None:
+        """Drop the spool file."""
+        self.db.close()
+        self._dir.cleanup()
+
+
+def stream_sarif(
+    paths: list[Path],
+    normaliser: PathNormaliser,
+    now: dt.datetime,
+    spool: Spool,
+    progress: Progress | None = None,
+) -> list[StreamedScan]:
+    """Read SARIF logs by streaming into ``spool``; one ``StreamedScan`` per tool name.
+
+    The same grouping as ``read_sarif``: several runs of one tool, in one or several logs,
+    form one scan.
+    """
+    total = sum(_size(p) for p in paths)
+    done = 0
+    run_key = 0
+    parts: dict[str, dict[str, Any]] = {}
+    for log_index, path in enumerate(paths):
+        name = path.name
+        digest = _sha256(path)
+        rd = Reader(name, digest)
+        outline = _outline(path, name)
+        readers: list[RunReader] = []
+        for run_index, run in enumerate(outline.runs):
+            readers.append(RunReader(rd, rd.obj(run, f"runs[{run_index}]"), run_index,
+                                     normaliser, now))
+        seen = 0
+        size = _size(path)
+        for run_index, index, result in _results(path, name, outline):
+            reader = readers[run_index]
+            finding = reader.result(index, result)
+            if finding is not None:
+                spool.add(reader.out.tool.name, run_key + run_index, finding)
+                reader.out.findings.clear()
+            if len(reader.out.lines) >= _BATCH:
+                spool.add_lines(reader.out.lines)
+            seen += 1
+            if progress and seen % _PROGRESS_EVERY == 0 and outline.total:
+                progress(min(done + size * seen // outline.total, total), total)
+        for reader in readers:
+            spool.add_lines(reader.out.lines)
+            out = reader.finish()
+            entry = parts.setdefault(out.tool.name, {
+                "tool": out.tool, "files": [], "logs": [], "digest": hashlib.sha256(),
+                "not_analysed": set(), "notes": [], "ok": True})
+            if log_index not in entry["logs"]:
+                # Each log given counts once, however many runs it has.
+                entry["logs"].append(log_index)
+                entry["files"].append(name)
+                entry["digest"].update(bytes.fromhex(digest))
+            entry["not_analysed"] |= out.not_analysed
+            entry["notes"].extend(out.notes)
+            entry["ok"] = entry["ok"] and out.successful
+        run_key += len(readers)
+        done += size
+        if progress:
+            progress(min(done, total), total)
+    spool.flush()
+    shared = spool.shared()
+    locator = FunctionLocator(normaliser)
+    scans = []
+    for tool_name, entry in parts.items():
+        counts = spool.counts(tool_name)
+        scans.append(StreamedScan(
+            scan=ScanInput(tool=entry["tool"], findings=(), sarif_files=tuple(entry["files"]),
+                           sarif_sha256=entry["digest"].hexdigest(), successful=entry["ok"],
+                           not_analysed=tuple(sorted(entry["not_analysed"])),
+                           notes=tuple(entry["notes"])),
+            count=sum(n for _, n in counts),
+            paths=[p for p, _ in counts],
+            chunks=_chunker(spool, tool_name, counts, shared, locator),
+        ))
+    return scans
+
+
+def _chunker(
+    spool: Spool, tool: str, counts: list[tuple[str, int]], shared: set[tuple[int, str]],
+    locator: FunctionLocator,
+) -> Callable[[], Iterator[list[Finding]]]:
+    def chunks() -> Iterator[list[Finding]]:
+        group: list[str] = []
+        size = 0
+        for path, n in counts:
+            if group and size + n > CHUNK_FINDINGS:
+                yield _finish(spool, tool, group, shared, locator)
+                group, size = [], 0
+            group.append(path)
+            size += n
+        if group:
+            yield _finish(spool, tool, group, shared, locator)
+
+    return chunks
+
+
+def _finish(spool: Spool, tool: str, paths: list[str], shared: set[tuple[int, str]],
+            locator: FunctionLocator) -> list[Finding]:
+    """A chunk's findings after the passes the whole-file path runs on a scan."""
+    loaded, lines = spool.load(tool, paths)
+    findings = []
+    for run, f in loaded:
+        if shared and any((run, repr(fp)) in shared for fp in f.tool_fingerprints):
+            # SARIF 3.27.16: a fingerprint several results of a run carry is a placeholder.
+            f = replace(f, tool_fingerprints=tuple(
+                fp for fp in f.tool_fingerprints if (run, repr(fp)) not in shared))
+        findings.append(f)
+    return with_fingerprints(with_functions(borrow_snippets(findings, lines), locator))
+
+
+@dataclass
+class _Outline:
+    runs: list[dict[str, Any]]
+    counts: list[int]
+    total: int
+    backend: Any = ijson
+    """ijson's C backend, or its Python one for a log with integers beyond 64 bits."""
+
+
+_PY_BACKEND = ijson.get_backend("python")
+_SCALARS = frozenset({"string", "number", "integer", "double", "boolean", "null"})
+
+
+def _outline(path: Path, name: str, backend: Any = ijson) -> _Outline:
+    """Pass 1: the log without its results, and the number of results of each run.
+
+    Reads parser events without JSON paths (a path per event costs time, and memory that
+    grows with the square of the nesting), keeping its own place in the first four levels:
+    the log (1), its runs array (2), a run (3), a run's member (4 and below).
+    """
+    rd = Reader(name)
+    runs: list[dict[str, Any]] = []
+    counts: list[int] = []
+    version: Any = None
+    top = has_runs = False
+    runs_bad = ""
+    top_key: Any = None
+    member: Any = ""
+    builder: Any = None
+    depth = 0
+    if _blank(path):
+        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
+    try:
+        with path.open("rb") as f:
+            for event, value in backend.basic_parse(f, use_float=True):
+                if event == "map_key":
+                    if depth == 1:
+                        top_key = value
+                    elif depth == 3 and runs and not runs_bad and top_key == "runs":
+                        _close_member(runs, member, builder)
+                        member = value
+                        builder = None if value == "results" else ijson.ObjectBuilder()
+                    elif builder is not None and depth >= 4:
+                        builder.event(event, value)
+                    continue
+                if event in ("end_map", "end_array"):
+                    if builder is not None and depth >= 4:
+                        builder.event(event, value)
+                    elif depth == 3 and runs and not runs_bad and top_key == "runs":
+                        _close_member(runs, member, builder)
+                        member, builder = "", None
+                    depth -= 1
+                    continue
+                # A value (scalar or an opening container) at nesting ``level``.
+                level = depth
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise rd.fail("$", f"not valid JSON: nested deeper than {MAX_DEPTH} "
+                                      "levels")
+                if level == 0:
+                    if event != "start_map":
+                        raise rd.fail("$", "expected an object, got " + _event_type(event))
+                    top = True
+                elif level == 1:
+                    if top_key == "version":
+                        version = value if event in _SCALARS else _event_type(event)
+                    elif top_key == "runs":
+                        has_runs = True
+                        if event != "start_array":
+                            # Reported after the version, as the whole-file reader does.
+                            runs_bad = "expected an array, got " + _event_type(event)
+                elif top_key != "runs" or runs_bad:
+                    continue
+                elif level == 2:
+                    if event != "start_map":
+                        raise rd.fail(f"runs[{len(runs)}]", "expected an object, got "
+                                      + _event_type(event))
+                    runs.append({})
+                    counts.append(0)
+                    member, builder = "", None
+                elif member == "results":
+                    if level == 3 and event not in ("start_array", "null"):
+                        raise rd.fail(f"runs[{len(runs) - 1}].results",
+                                      "expected an array, got " + _event_type(event))
+                    if level == 4:
+                        counts[-1] += 1
+                elif builder is not None:
+                    builder.event(event, value)
+    except ijson.JSONError as e:
+        if backend is ijson and "integer overflow" in str(e):
+            # The C parser holds integers in 64 bits; JSON has no such limit.
+            return _outline(path, name, _PY_BACKEND)
+        raise _json_error(name, e) from e
+    except OSError as e:
+        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
+    if not top:
+        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
+    if version != "2.1.0":
+        got = "no version" if version is None else f"version {version!r}"
+        raise rd.fail("version", f"expected SARIF version '2.1.0', got {got}")
+    if not has_runs:
+        raise rd.fail("runs", "missing; a SARIF log needs a runs array")
+    if runs_bad:
+        raise rd.fail("runs", runs_bad)
+    return _Outline(runs, counts, sum(counts), backend)
+
+
+def _blank(path: Path) -> bool:
+    """True when the file holds nothing but white space (read up to its first character)."""
+    try:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 16), b""):
+                if block.strip():
+                    return False
+    except OSError:
+        return False  # the parse reports it
+    return True
+
+
+def _close_member(runs: list[dict[str, Any]], member: str, builder: Any) -> None:
+    if member and member != "results" and builder is not None:
+        runs[-1][member] = builder.value
+
+
+def _results(path: Path, name: str, outline: _Outline) -> Iterator[tuple[int, int, Any]]:
+    """Pass 2: (run index, result index, result) for every result, in log order."""
+    owners = ((run, i) for run, n in enumerate(outline.counts) for i in range(n))
+    try:
+        with path.open("rb") as f:
+            for (run, index), result in zip(
+                    owners, outline.backend.items(f, "runs.item.results.item",
+                                                  use_float=True),
+                    strict=False):
+                yield run, index, result
+    except ijson.JSONError as e:
+        raise _json_error(name, e) from e
+
+
+def _event_type(event: str) -> str:
+    return {"start_map": "an object", "start_array": "an array", "string": "a string",
+            "number": "a number", "integer": "a number", "double": "a number",
+            "boolean": "a boolean", "null": "null"}.get(event, event)
+
+
+def _json_error(name: str, e: Exception) -> BadInputError:
+    text = str(e).strip().splitlines()
+    first = text[0][:200] if text else type(e).__name__
+    what = "not UTF-8 text" if "UTF8" in first or "UTF-8" in first else f"not valid JSON: {first}"
+    return BadInputError(place(name, "$", what),
+                         hint="check that the file is SARIF 2.1.0 as written")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        size = path.stat().st_size
+        if size > MAX_SARIF_BYTES:
+            raise BadInputError(place(path.name, "", f"file is {size} bytes, above the 2 GiB "
+                                      "limit"))
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as e:
+        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
+    return digest.hexdigest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
