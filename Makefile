@@ -52,6 +52,7 @@ BENCH_SIZES ?= 100000,1000000
 bench: install
 	$(BIN)/python tests/bench.py
 	$(BIN)/python tests/bench_ingest.py --sizes $(BENCH_SIZES) --profile
+	$(BIN)/python tests/bench_trend.py
 
 clean:
 	rm -rf demo-out .pytest_cache build *.egg-info

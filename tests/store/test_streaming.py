@@ -138,3 +138,21 @@ def test_ingest_counts_come_from_sql_and_match_the_comparison(corpus_db: str) ->
     finally:
         store.close()
 
+
+
+def test_streamed_release_placed_between_relinks_as_whole_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--after`` puts a release between two stored ones; the later one is linked again."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    dbs = {}
+    for mode, env in (("whole", None), ("streamed", STREAM)):
+        db = dbs[mode] = f"sqlite:///{tmp_path / mode}.db"
+        _ingest_all(db, ("2.5.3", "3.3.0"), env)
+        res = invoke("ingest", *[str(p) for p in sorted(
+            (REPO / "sample_sarif" / "pymodbus" / "3.0.0").glob("*.sarif"))],
+            "--product", "pymodbus", "--release", "3.0.0", "--after", "2.5.3",
+            "--threat-model", str(REPO / "sample_sarif" / "pymodbus" / "threatmodel.yaml"),
+            db=db, env=env)
+        assert res.exit_code == 0, res.stderr
+    for old, new in (("2.5.3", "3.0.0"), ("3.0.0", "3.3.0")):
+        assert _statuses(dbs["streamed"], old, new) == _statuses(dbs["whole"], old, new)

@@ -370,7 +370,7 @@ class SqlStore:
         """Link the stored findings of files new to this scan: renames and returns."""
         rows: list[Any] = []
         for i in range(0, len(appeared), _IN_LIST):
-            rows.extend(conn.execute(select(occurrences).where(
+            rows.extend(conn.execute(select(*_CANDIDATE_COLUMNS).where(
                 occurrences.c.scan_id == sid,
                 occurrences.c.path.in_(appeared[i:i + _IN_LIST]))).all())
         rows.sort(key=lambda r: r.id)
@@ -405,22 +405,24 @@ class SqlStore:
             wanted) <= _IN_LIST else true()
         previous = []
         if prev_scan is not None:
-            for r in conn.execute(select(occurrences).where(
+            for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
                     occurrences.c.scan_id == prev_scan, in_sql)):
                 if wanted is None or r.path in wanted:
                     previous.append(_candidate(r, r.issue_id))
-        history = {
-            r.fingerprint: r.issue_id
-            for r in conn.execute(
-                select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
-                .join(scans, scans.c.id == occurrences.c.scan_id)
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
-                       in_sql)
-                .order_by(releases.c.seq)
-            )
-            if wanted is None or r.path in wanted
-        }
+        # The tool's earlier scans in release order: a later release's issue wins a key.
+        earlier = conn.scalars(
+            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
+            .order_by(releases.c.seq)).all()
+        history: dict[str, int] = {}
+        for scan_id in earlier:
+            # One scan at a time, so a chunk's files are found through the (scan, path)
+            # index instead of reading every earlier occurrence for every chunk.
+            for fingerprint, issue_id, path in conn.execute(
+                    select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
+                    .where(occurrences.c.scan_id == scan_id, in_sql)):
+                if wanted is None or path in wanted:
+                    history[fingerprint] = issue_id
         if anchors is None:
             anchors = self._anchors(conn, pid, tool, seq, prev_scan)
         if wanted is not None:
@@ -872,7 +874,8 @@ class SqlStore:
             if conn.dialect.name == "postgresql":
                 # Many short set operations: compiling each one costs more than it saves,
                 # and a scan's versions fit in memory to hash.
-                conn.exec_driver_sql("SET LOCAL jit = off")
+                if (conn.dialect.server_version_info or (0,)) >= (11,):
+                    conn.exec_driver_sql("SET LOCAL jit = off")
                 conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
             pid = self._product_id(conn, product)
             rels = [Release(product, r.name, r.seq,
@@ -1141,6 +1144,14 @@ class _Row:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+
+_CANDIDATE_COLUMNS = (
+    occurrences.c.id, occurrences.c.issue_id, occurrences.c.rule_id, occurrences.c.path,
+    occurrences.c.start_line, occurrences.c.start_column, occurrences.c.fingerprint,
+    occurrences.c.text_key, occurrences.c.message_key, occurrences.c.tool_fingerprints,
+)
+"""What identity reads of a stored occurrence (``_candidate``), and its ids."""
 
 
 def _candidate(r: Any, key: int) -> Candidate:
