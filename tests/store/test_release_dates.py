@@ -54,7 +54,11 @@ def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path
     new = create_engine(db_url)
     with new.connect() as src, old.begin() as dst:
         for table in metadata.sorted_tables:
+            if table.name == "scan_change":
+                continue  # revision 0008: the trend compares such scans on the fly
             rows = [dict(r._mapping) for r in src.execute(select(table))]
+            for r in rows:
+                r.pop("compared_with", None)  # revision 0008
             if table is releases:
                 for r in rows:
                     del r["released_on"]
@@ -65,7 +69,7 @@ def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path
     with old.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
     old.dispose()
-    before = row_counts(db_url)
+    before = {**row_counts(db_url), "scan_change": 0}
 
     ctx = _ctx(old_url)  # opening migrates to the newest schema
     with ctx.store.engine.connect() as conn:

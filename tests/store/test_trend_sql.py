@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from triage_testkit import PRODUCT, SAMPLE, THREAT_MODEL, ingest, release_logs
 
 from triage import pipeline
@@ -226,5 +227,44 @@ def test_must_fix_issues_is_the_backlog(db_url: str, tmp_path: Path) -> None:
             triaged, _ = pipeline._triaged(ctx, rel, SecurityLevel.SL2, statuses=[])
             assert ctx.store.must_fix_issues(rel, minimum, CLOCK.date()) == {
                 t.issue_id for t in triaged if t.verdict.must_fix}, rel.name
+    finally:
+        ctx.store.close()
+
+
+def test_stored_changes_and_comparing_on_the_fly_agree(db_url: str, tmp_path: Path) -> None:
+    """The trend reads what ingest kept of each scan's changes; without it (a store written
+    before revision 0008), it compares the scans itself: the same trend either way."""
+    ctx = _build(db_url, tmp_path)
+    try:
+        with ctx.store.engine.connect() as conn:
+            kept = conn.scalar(text("SELECT count(*) FROM scan_change"))
+            compared = conn.scalar(text(
+                "SELECT count(*) FROM scan WHERE compared_with IS NOT NULL"))
+        assert kept and compared
+        stored = pipeline.trend(ctx, PRODUCT, threat_model=THREAT_MODEL)
+        with ctx.store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM scan_change"))
+            conn.execute(text("UPDATE scan SET compared_with = NULL"))
+        assert pipeline.trend(ctx, PRODUCT, threat_model=THREAT_MODEL) == stored
+        assert _same(ctx, threat_model=THREAT_MODEL) is not None
+    finally:
+        ctx.store.close()
+
+
+def test_changes_follow_a_release_placed_between_and_a_replaced_log(db_url: str) -> None:
+    """``--after`` and a replaced log change what changed at later scans: kept up to date."""
+    for release in ("2.5.3", "3.3.0", "3.9.2"):
+        ingest(db_url, release)
+    ingest(db_url, "3.0.0", ("bandit", "ruff"), "--after", "2.5.3")
+    # A different bandit log for 3.3.0 replaces the stored one (3.6.9's, as if re-run).
+    ingest(db_url, "3.3.0", ("bandit",), logs=release_logs("3.6.9", ("bandit",)))
+    ctx = pipeline.Context(store=open_store(db_url), rules=load_rules(None),
+                           clock=lambda: CLOCK)
+    try:
+        stored = pipeline.trend(ctx, PRODUCT, threat_model=THREAT_MODEL)
+        with ctx.store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM scan_change"))
+            conn.execute(text("UPDATE scan SET compared_with = NULL"))
+        assert pipeline.trend(ctx, PRODUCT, threat_model=THREAT_MODEL) == stored
     finally:
         ctx.store.close()

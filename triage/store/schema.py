@@ -61,6 +61,9 @@ scans = Table(
     Column("notes", Text, nullable=False),
     Column("finding_count", Integer, nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+    # The scan its scan_change rows were computed against (the tool's previous one then);
+    # NULL for a tool's first scan and for scans stored before revision 0008.
+    Column("compared_with", Integer),
     UniqueConstraint("release_id", "tool", name="uq_scan_tool"),
 )
 
@@ -163,3 +166,21 @@ Index("ix_occ_fp", occurrences.c.fingerprint)
 Index("ix_occ_scan_trend", occurrences.c.scan_id, occurrences.c.issue_id,
       occurrences.c.severity, occurrences.c.kind, occurrences.c.suppression,
       occurrences.c.in_scope, occurrences.c.tier, occurrences.c.component)
+
+# What changed at each scan against the tool's previous one, kept by ingest so the trend
+# reads a few changed rows per scan instead of comparing whole scans: the issue versions
+# (the columns the trend counts) that appeared (+1) and went (-1).
+scan_changes = Table(
+    "scan_change",
+    metadata,
+    Column("scan_id", Integer, ForeignKey("scan.id", ondelete="CASCADE"), nullable=False),
+    Column("sgn", Integer, nullable=False),
+    Column("issue_id", Integer, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("suppression", String(12), nullable=False),
+    Column("in_scope", Boolean, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("component", String(200), nullable=False),
+)
+Index("ix_scan_change", scan_changes.c.scan_id, scan_changes.c.sgn)

@@ -76,6 +76,7 @@ from triage.store.schema import (
     products,
     release_scopes,
     releases,
+    scan_changes,
     scans,
     source_files,
 )
@@ -308,8 +309,25 @@ class SqlStore:
                                 [_candidate(_Row(v), i) for i, v in enumerate(rows)])
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count = len(rows)
+        self._store_changes(conn, sid, self._previous_scan(conn, pid, tool, seq))
         self._relink_after(conn, pid, tool, seq)
         return int(sid), count
+
+    def _store_changes(self, conn: Connection, sid: int, prev: int | None) -> None:
+        """Record what changed at scan ``sid`` against ``prev`` (the trend reads it).
+
+        The issue versions (an issue with the columns the trend counts) of the scan that the
+        previous one lacks (+1), and the other way round (-1). A tool's first scan records
+        nothing: it appears whole, and the trend reads it so.
+        """
+        conn.execute(delete(scan_changes).where(scan_changes.c.scan_id == sid))
+        if prev is not None:
+            names = ["scan_id", "sgn", *(c.name for c in _VERSION_COLUMNS)]
+            for sgn, a, b in ((1, sid, prev), (-1, prev, sid)):
+                diff = _version(a).except_(_version(b)).subquery()
+                conn.execute(insert(scan_changes).from_select(
+                    names, select(literal(sid), literal(sgn), *diff.c)))
+        conn.execute(scans.update().where(scans.c.id == sid).values(compared_with=prev))
 
     def _insert_rows(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
                      rows: list[dict[str, Any]], links: dict[int, Link]) -> None:
@@ -537,6 +555,9 @@ class SqlStore:
                 if issue_id != r.issue_id or layer != r.link:
                     conn.execute(occurrences.update().where(occurrences.c.id == r.id)
                                  .values(issue_id=issue_id, link=layer))
+            # Its predecessor, or its issues, changed: so did what changed at it.
+            self._store_changes(conn, later_scan.id,
+                                self._previous_scan(conn, pid, tool, later_scan.seq))
         if later:
             used = select(occurrences.c.issue_id)
             conn.execute(delete(issues).where(issues.c.product_id == pid, issues.c.tool == tool,
@@ -863,9 +884,11 @@ class SqlStore:
         must-fix counts per SL ``severity_histogram``'s (``thresholds``: the lowest must-fix
         severity at each SL), the backlog the verdicts of the severity policy at ``minimum``
         after triage decisions, as ``scoring`` judges them. All of it is aggregated in SQL:
-        each scan is compared with the tool's previous one by an ``EXCEPT`` of the two index
-        ranges, both ways, into a temporary table of the versions that appeared and went;
-        counts at a scan are those of the previous scan plus what appeared minus what went.
+        what changed at each scan against the tool's previous one (the issue versions that
+        appeared and went) comes from ``scan_change``, which ingest keeps, or, for a scan
+        whose kept changes are missing or were computed against another predecessor, from an
+        ``EXCEPT`` of the two scans' index ranges both ways; counts at a scan are those of the
+        previous scan plus what appeared minus what went.
         Issues with a decision, whose verdict can change without a change in the code, are
         counted release by release instead.
         """
@@ -939,25 +962,27 @@ class SqlStore:
         A version is an issue with the columns the trend counts; a changed one (a new
         severity, say) goes and appears in the same scan. A tool's first scan appears whole.
         """
-        o = occurrences
-        cols = (o.c.issue_id, o.c.severity, o.c.kind, o.c.suppression, o.c.in_scope, o.c.tier,
-                o.c.component)
-
-        def version(sid: int) -> Any:
-            return select(*cols).where(o.c.scan_id == sid)
-
+        cols = _VERSION_COLUMNS
+        version = _version
+        sc = scan_changes
         names = ["tool", "k", "r", "c_id", "p_id", "sgn", "decided", *(c.name for c in cols)]
         ordered = conn.dialect.name == "sqlite"
         for tool, chain in chains.items():
             for k, s in enumerate(chain):
                 prev = chain[k - 1] if k else None
+                merge = False
                 if prev is None:
                     parts = [(1, version(s.id))]
-                else:
+                elif s.compared_with == prev.id:
+                    # Ingest kept what changed at this scan against this very predecessor.
+                    parts = [(sgn, select(*(sc.c[c.name] for c in cols)).where(
+                        sc.c.scan_id == s.id, sc.c.sgn == sgn)) for sgn in (1, -1)]
+                else:  # stored before revision 0008: compare the two scans here
                     parts = [(1, version(s.id).except_(version(prev.id))),
                              (-1, version(prev.id).except_(version(s.id)))]
+                    merge = ordered
                 for sgn, query in parts:
-                    if prev is not None and ordered:
+                    if merge:
                         # Ordered like the index, SQLite merges the two ranges in one pass;
                         # PostgreSQL hashes them.
                         query = query.order_by(*query.selected_columns)
@@ -1144,6 +1169,19 @@ class _Row:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+
+_VERSION_COLUMNS = (
+    occurrences.c.issue_id, occurrences.c.severity, occurrences.c.kind,
+    occurrences.c.suppression, occurrences.c.in_scope, occurrences.c.tier,
+    occurrences.c.component,
+)
+"""An issue version: the issue with the columns the trend counts."""
+
+
+def _version(sid: int) -> Any:
+    """The issue versions of one scan."""
+    return select(*_VERSION_COLUMNS).where(occurrences.c.scan_id == sid)
 
 
 _CANDIDATE_COLUMNS = (
