@@ -244,3 +244,20 @@ def test_database_of_the_first_schema_upgrades_without_loss(tmp_path):
     pipeline.decide(ctx, _decision(1, Action.FALSE_POSITIVE))
     assert not pipeline.release_report(ctx, "legacy-rtu", "1.0", 2).must_fix
 
+
+
+def test_confirmed_out_of_scope_finding_counts_alike_in_sql_and_per_finding(db_url):
+    """A confirmed issue must be fixed whatever the policy says of it, out of scope
+    included: the SQL counts (ingest summary, trend) agree with the gate's verdicts."""
+    ctx = _ctx(db_url)
+    _ingest(ctx, "3.0.0", "3.3.0")
+    rep = pipeline.release_report(ctx, PRODUCT, "3.3.0", 2)
+    outside = next(t for t in rep.findings if t.verdict.disposition == "out-of-scope")
+    assert outside.issue_id not in _must_fix(ctx, "3.3.0", 2)
+    pipeline.decide(ctx, _decision(outside.issue_id, Action.CONFIRMED))
+    for sl in (1, 2, 3, 4):
+        assert outside.issue_id in _must_fix(ctx, "3.3.0", sl)
+    trend = pipeline.trend(ctx, PRODUCT, sl=2)
+    point = trend.points[-1]
+    assert dict(point.must_fix_by_sl)[SecurityLevel.SL2] == len(_must_fix(ctx, "3.3.0", 2))
+    assert point.must_fix_open == len(_must_fix(ctx, "3.3.0", 2))

@@ -650,8 +650,9 @@ class SqlStore:
 
         Open: kind ``fail``, not suppressed, in scope, and not taken off the list by a live
         decision (a false positive, an unexpired accepted risk, a deferral whose target
-        release has not come). A confirmed issue counts as critical: it must be fixed at
-        every SL, as ``scoring.decisions.apply_decision`` rules.
+        release has not come). A confirmed issue counts as critical whatever the policy says
+        of it (suppressed, out of scope, not a defect): it must be fixed at every SL, as
+        ``scoring.decisions.apply_decision`` rules.
         """
         today = today or self.clock().date()
         latest = (select(decisions.c.issue_id, func.max(decisions.c.id).label("did"))
@@ -682,9 +683,8 @@ class SqlStore:
                 )
                 .where(
                     occurrences.c.release_id == rel.key,
-                    occurrences.c.kind == "fail",
-                    occurrences.c.suppression != Suppression.SUPPRESSED.value,
-                    occurrences.c.in_scope.is_(True),
+                    # A confirmed issue counts whatever the policy would say of it.
+                    or_(dec.c.action == Action.CONFIRMED.value, _defect(occurrences.c)),
                     or_(dec.c.id.is_(None), not_(live_off)),
                 )
                 .group_by(severity)
@@ -1473,8 +1473,8 @@ def _hist_expr(c: Any, dec: Any, target: Any, here: Any, threshold: Severity,
     """SQL, 1 or 0: counted at ``threshold`` by ``severity_histogram``."""
     severity = case((dec.c.action == Action.CONFIRMED.value, int(Severity.CRITICAL)),
                     else_=c.severity)
-    return case((and_(_defect(c), or_(dec.c.id.is_(None),
-                                      not_(_live_off(dec, target, here, today))),
+    return case((and_(or_(dec.c.action == Action.CONFIRMED.value, _defect(c)),
+                      or_(dec.c.id.is_(None), not_(_live_off(dec, target, here, today))),
                       severity >= int(threshold)), 1), else_=0)
 
 
