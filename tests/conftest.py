@@ -57,7 +57,8 @@ def corpus_diffs(corpus_db: str) -> dict[tuple[str, str], Any]:
 def _pg_unavailable(why: object) -> NoReturn:
     if os.environ.get("TRIAGE_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"PostgreSQL not reachable at {PG_SERVER} (TRIAGE_REQUIRE_POSTGRES=1): {why}")
-    pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
+    pytest.skip(f"PostgreSQL not reachable at {PG_SERVER} ({why}); these store tests run "
+                "where a server answers, and CI requires them (TRIAGE_REQUIRE_POSTGRES=1)")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -20,7 +20,7 @@ from triage import __version__, iec
 from triage.errors import BadInputError
 from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.sarif import read_sarif
+from triage.ingest.sarif import file_size, read_sarif
 from triage.ingest.stream import Spool, stream_sarif, stream_threshold
 from triage.model import (
     NO_MODEL,
@@ -29,6 +29,7 @@ from triage.model import (
     Decision,
     Explanation,
     Exposure,
+    Finding,
     IngestResult,
     IssueRow,
     RecordedScope,
@@ -161,35 +162,32 @@ def ingest(
     join = ThreatModelJoin(threat_model)
     normaliser = PathNormaliser(source_root, strip_prefixes)
     paths = [Path(p) for p in sarif_paths]
+    size = sum(file_size(p) for p in paths)
+
+    def scored(findings: Iterable[Finding]) -> list[ScoredFinding]:
+        return [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
+                for f in findings]
+
     with contextlib.ExitStack() as stack:
-        if sum(_file_size(p) for p in paths) > stream_threshold():
+        batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]]
+        if size > stream_threshold():
             # Large logs: results streamed into a spool, scored and stored file by file.
+            # Reading is the first half of the bar, scoring and storing the second.
             spool = Spool()
             stack.callback(spool.close)
-            # Reading is the first half of the bar, scoring and storing the second.
-            half = sum(_file_size(p) for p in paths)
             streamed = stream_sarif(
                 paths, normaliser, ctx.clock(), spool,
                 progress=(lambda done, total: progress(done, 2 * total)) if progress else None)
             scans = [st.scan for st in streamed]
             found = [p for st in streamed for p in st.paths]
-            stored = _Counter(sum(st.count for st in streamed),
-                              lambda n, of: progress(half + half * n // of, 2 * half)
-                              if progress and of else None)
-            batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]] = [
-                (st.scan, ScoredChunks(
-                    stored.counted([score(f, join.exposure(f.location.path,
-                                                           f.location.function), ctx.rules)
-                                    for f in chunk]) for chunk in st.chunks()))
-                for st in streamed]
+            stored = _StoredCount(sum(st.count for st in streamed), size, progress)
+            batches = [(st.scan, ScoredChunks(stored.counted(scored(chunk))
+                                              for chunk in st.chunks()))
+                       for st in streamed]
         else:
             scans = read_sarif(paths, normaliser, now=ctx.clock(), progress=progress)
             found = [f.location.path for s in scans for f in s.findings]
-            batches = [
-                (s, [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
-                     for f in s.findings])
-                for s in scans
-            ]
+            batches = [(s, scored(s.findings)) for s in scans]
         if not scans:
             names = ", ".join(p.name for p in paths)
             raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
@@ -208,23 +206,21 @@ def ingest(
     return result, must_fix_by_sl(ctx, result.release)
 
 
-class _Counter:
-    """Counts the findings handed to the store and tells ``report(done, of)``."""
+class _StoredCount:
+    """Tells ``progress`` how many of ``of`` findings went to the store.
 
-    def __init__(self, of: int, report: Callable[[int, int], None]) -> None:
-        self.of, self.done, self.report = of, 0, report
+    That is the bar's second half, after the ``size`` bytes of reading.
+    """
+
+    def __init__(self, of: int, size: int, progress: Callable[[int, int], None] | None
+                 ) -> None:
+        self.of, self.size, self.progress, self.done = of, size, progress, 0
 
     def counted(self, chunk: list[ScoredFinding]) -> list[ScoredFinding]:
         self.done += len(chunk)
-        self.report(self.done, self.of)
+        if self.progress and self.of:
+            self.progress(self.size + self.size * self.done // self.of, 2 * self.size)
         return chunk
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # reading the log reports it
-        return 0
 
 
 def must_fix_by_sl(ctx: Context, rel: object) -> dict[SecurityLevel, int]:

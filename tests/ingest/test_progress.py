@@ -74,7 +74,7 @@ def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) 
     """A streamed ingest reads in the first half of the bar and stores in the second."""
     monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
     assert stream_threshold() == 0
-    monkeypatch.setattr(stream_module, "_PROGRESS_EVERY", 50)
+    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 50)
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 100)
     calls: list[tuple[int, int]] = []
     logs = [Path(p) for p in release_logs("3.3.0", ("bandit", "ruff"))]

@@ -40,10 +40,8 @@ MAX_SARIF_BYTES = 2 * 1024**3
 def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     """Read and parse one SARIF file; return the document and its raw bytes."""
     name = path.name
+    check_size(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_SARIF_BYTES:
-            raise BadInputError(place(name, "", f"file is {size} bytes, above the 2 GiB limit"))
         raw = path.read_bytes()
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
@@ -103,9 +101,9 @@ def read_sarif(
         now = dt.datetime.now(dt.UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
-    by_tool: dict[str, list[tuple[int, str, bytes, _RunResult]]] = {}
+    by_tool: dict[str, ScanParts] = {}
     lines: dict[tuple[str, int], str] = {}
-    total = sum(_size(p) for p in paths) if progress else 0
+    total = sum(file_size(p) for p in paths) if progress else 0
     done = 0
     for log_index, path in enumerate(paths):
         doc, raw = load_log(path)
@@ -113,46 +111,51 @@ def read_sarif(
         tick = _ticker(progress, doc["runs"], done, len(raw), total)
         for run_index, run in enumerate(doc["runs"]):
             parsed = _read_run(rd, run, run_index, normaliser, now, tick)
-            by_tool.setdefault(parsed.tool.name, []).append((log_index, rd.name, raw, parsed))
+            part = by_tool.setdefault(parsed.tool.name, ScanParts(parsed.tool))
+            part.add(log_index, rd, parsed)
+            part.findings.extend(parsed.findings)
             for key, text in parsed.lines.items():
                 lines.setdefault(key, text)
         done += len(raw)
         if progress:
             progress(min(done, total), total)
     locator = FunctionLocator(normaliser)
-    scans = []
-    for _name, parts in by_tool.items():
-        digest = hashlib.sha256()
-        files: list[str] = []
-        seen_logs: set[int] = set()
-        findings: list[Finding] = []
-        not_analysed: set[str] = set()
-        notes: list[str] = []
-        ok = True
-        for log_index, file_name, raw, run in parts:
-            # Each log given counts once, however many runs it has; two logs that share a
-            # base name (a/bandit.sarif, b/bandit.sarif) are still two logs.
-            if log_index not in seen_logs:
-                seen_logs.add(log_index)
-                files.append(file_name)
-                digest.update(hashlib.sha256(raw).digest())
-            findings.extend(run.findings)
-            not_analysed |= run.not_analysed
-            notes.extend(run.notes)
-            ok = ok and run.successful
-        scans.append(
-            ScanInput(
-                tool=parts[0][3].tool,
-                findings=tuple(with_fingerprints(
-                    with_functions(borrow_snippets(findings, lines), locator))),
-                sarif_files=tuple(files),
-                sarif_sha256=digest.hexdigest(),
-                successful=ok,
-                not_analysed=tuple(sorted(not_analysed)),
-                notes=tuple(notes),
-            )
-        )
-    return scans
+    return [part.scan(with_fingerprints(with_functions(borrow_snippets(part.findings, lines),
+                                                       locator)))
+            for part in by_tool.values()]
+
+
+class ScanParts:
+    """One tool's runs across the logs of a call, which form one scan (DESIGN.md §5)."""
+
+    def __init__(self, tool: Tool) -> None:
+        self.tool = tool
+        self.files: list[str] = []
+        self.logs: set[int] = set()
+        self.digest = hashlib.sha256()
+        self.findings: list[Finding] = []
+        self.not_analysed: set[str] = set()
+        self.notes: list[str] = []
+        self.successful = True
+
+    def add(self, log_index: int, rd: Reader, run: _RunResult) -> None:
+        """Take a run's health and notes; ``rd`` names its log and holds the log's sha256."""
+        # Each log given counts once, however many runs it has; two logs that share a base
+        # name (a/bandit.sarif, b/bandit.sarif) are still two logs.
+        if log_index not in self.logs:
+            self.logs.add(log_index)
+            self.files.append(rd.name)
+            self.digest.update(bytes.fromhex(rd.sha256))
+        self.not_analysed |= run.not_analysed
+        self.notes.extend(run.notes)
+        self.successful = self.successful and run.successful
+
+    def scan(self, findings: Iterable[Finding]) -> ScanInput:
+        """The scan, with ``findings``."""
+        return ScanInput(
+            tool=self.tool, findings=tuple(findings), sarif_files=tuple(self.files),
+            sarif_sha256=self.digest.hexdigest(), successful=self.successful,
+            not_analysed=tuple(sorted(self.not_analysed)), notes=tuple(self.notes))
 
 
 class _RunResult:
@@ -167,11 +170,22 @@ class _RunResult:
         self.successful = True
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """Size of a log in bytes, 0 when it cannot be read (reading it reports that)."""
     try:
         return path.stat().st_size
-    except OSError:  # load_log reports it
+    except OSError:
         return 0
+
+
+def check_size(path: Path) -> None:
+    """Refuse a log above ``MAX_SARIF_BYTES`` (and one that cannot be read) in one line."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
+    if size > MAX_SARIF_BYTES:
+        raise BadInputError(place(path.name, "", f"file is {size} bytes, above the 2 GiB limit"))
 
 
 def _ticker(

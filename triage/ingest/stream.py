@@ -36,14 +36,17 @@ from typing import Any
 import ijson  # type: ignore[import-untyped]
 
 from triage.errors import BadInputError, place
+from triage.ingest import sarif
 from triage.ingest.functions import FunctionLocator
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
 from triage.ingest.sarif import (
-    MAX_SARIF_BYTES,
     Progress,
     RunReader,
+    ScanParts,
     borrow_snippets,
+    check_size,
+    file_size,
     with_fingerprints,
     with_functions,
 )
@@ -74,7 +77,6 @@ MAX_DEPTH = 512
 CHUNK_FINDINGS = 5000
 """About how many findings a chunk holds (whole files; one big file makes a bigger chunk)."""
 _BATCH = 2000
-_PROGRESS_EVERY = 2048
 
 
 def stream_threshold() -> int:
@@ -184,22 +186,18 @@ def stream_sarif(
     The same grouping as ``read_sarif``: several runs of one tool, in one or several logs,
     form one scan.
     """
-    total = sum(_size(p) for p in paths)
+    total = sum(file_size(p) for p in paths)
     done = 0
     run_key = 0
-    parts: dict[str, dict[str, Any]] = {}
+    parts: dict[str, ScanParts] = {}
     for log_index, path in enumerate(paths):
-        name = path.name
-        digest = _sha256(path)
-        rd = Reader(name, digest)
-        outline = _outline(path, name)
-        readers: list[RunReader] = []
-        for run_index, run in enumerate(outline.runs):
-            readers.append(RunReader(rd, rd.obj(run, f"runs[{run_index}]"), run_index,
-                                     normaliser, now))
+        rd = Reader(path.name, _sha256(path))
+        outline = _outline(path, path.name)
+        readers = [RunReader(rd, rd.obj(run, f"runs[{i}]"), i, normaliser, now)
+                   for i, run in enumerate(outline.runs)]
         seen = 0
-        size = _size(path)
-        for run_index, index, result in _results(path, name, outline):
+        size = file_size(path)
+        for run_index, index, result in _results(path, path.name, outline):
             reader = readers[run_index]
             finding = reader.result(index, result)
             if finding is not None:
@@ -208,22 +206,12 @@ def stream_sarif(
             if len(reader.out.lines) >= _BATCH:
                 spool.add_lines(reader.out.lines)
             seen += 1
-            if progress and seen % _PROGRESS_EVERY == 0 and outline.total:
+            if progress and seen % sarif.PROGRESS_EVERY == 0 and outline.total:
                 progress(min(done + size * seen // outline.total, total), total)
         for reader in readers:
             spool.add_lines(reader.out.lines)
             out = reader.finish()
-            entry = parts.setdefault(out.tool.name, {
-                "tool": out.tool, "files": [], "logs": [], "digest": hashlib.sha256(),
-                "not_analysed": set(), "notes": [], "ok": True})
-            if log_index not in entry["logs"]:
-                # Each log given counts once, however many runs it has.
-                entry["logs"].append(log_index)
-                entry["files"].append(name)
-                entry["digest"].update(bytes.fromhex(digest))
-            entry["not_analysed"] |= out.not_analysed
-            entry["notes"].extend(out.notes)
-            entry["ok"] = entry["ok"] and out.successful
+            parts.setdefault(out.tool.name, ScanParts(out.tool)).add(log_index, rd, out)
         run_key += len(readers)
         done += size
         if progress:
@@ -232,13 +220,10 @@ def stream_sarif(
     shared = spool.shared()
     locator = FunctionLocator(normaliser)
     scans = []
-    for tool_name, entry in parts.items():
+    for tool_name, part in parts.items():
         counts = spool.counts(tool_name)
         scans.append(StreamedScan(
-            scan=ScanInput(tool=entry["tool"], findings=(), sarif_files=tuple(entry["files"]),
-                           sarif_sha256=entry["digest"].hexdigest(), successful=entry["ok"],
-                           not_analysed=tuple(sorted(entry["not_analysed"])),
-                           notes=tuple(entry["notes"])),
+            scan=part.scan(()),
             count=sum(n for _, n in counts),
             paths=[p for p, _ in counts],
             chunks=_chunker(spool, tool_name, counts, shared, locator),
@@ -433,22 +418,12 @@ def _json_error(name: str, e: Exception) -> BadInputError:
 
 
 def _sha256(path: Path) -> str:
+    check_size(path)
     digest = hashlib.sha256()
     try:
-        size = path.stat().st_size
-        if size > MAX_SARIF_BYTES:
-            raise BadInputError(place(path.name, "", f"file is {size} bytes, above the 2 GiB "
-                                      "limit"))
         with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
     return digest.hexdigest()
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
