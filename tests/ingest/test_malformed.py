@@ -526,3 +526,34 @@ def test_integers_beyond_64_bits_read_on_both_paths(tmp_path: Path) -> None:
         spool.close()
     assert len(got) == len(whole.findings) == len(doc["runs"][0]["results"])
     assert sorted(got, key=repr) == sorted(whole.findings, key=repr)
+
+
+def test_a_line_number_beyond_32_bits_is_bad_input(tmp_path: Path) -> None:
+    doc = _real("3.16.1", "semgrep")
+    doc["runs"][0]["results"][2]["locations"][0]["physicalLocation"]["region"]["startLine"] = (
+        2**63)
+    assert str(_error(_write(tmp_path, "semgrep.sarif", doc))) == (
+        "semgrep.sarif: runs[0].results[2].locations[0].physicalLocation.region.startLine: "
+        f"integer {2**63} out of range")
+
+
+@pytest.mark.parametrize("value", ["1e400", "NaN", "-3", "11", True, "high"])
+def test_a_security_severity_that_is_no_cvss_score_is_ignored(tmp_path: Path, value) -> None:
+    """Not a score from 0 to 10: the finding is kept and rated by what else it carries."""
+    doc = _real("3.16.1", "bandit")
+    doc["runs"][0]["results"][0].setdefault("properties", {})["security-severity"] = value
+    (scan,) = read_sarif([_write(tmp_path, "bandit.sarif", doc)])
+    assert scan.findings[0].security_severity is None
+
+
+def test_a_nul_byte_in_a_uri_reads_no_source_file(tmp_path: Path) -> None:
+    """``%00`` in a URI with --source-root: no file is read, nothing crashes."""
+    doc = _real("3.16.1", "bandit")
+    location = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    location["artifactLocation"]["uri"] = "pymodbus/a%00b.py"
+    del location["region"]["snippet"]
+    location.pop("contextRegion", None)
+    log = _write(tmp_path, "bandit.sarif", doc)
+    (scan,) = read_sarif([log], PathNormaliser(source_root=tmp_path))
+    assert scan.findings[0].location.path == "pymodbus/a\x00b.py"
+    assert scan.findings[0].location.snippet == ""

@@ -127,7 +127,7 @@ class PathNormaliser:
             target = (self.source_root / path).resolve()
             if not target.is_relative_to(self.source_root) or not target.is_file():
                 return None
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte (%00) in the path
             return None
         return target
 

@@ -7,6 +7,10 @@ from typing import Any
 from triage.errors import BadInputError, place
 
 
+INT_LIMIT = 2**31
+"""Integers the reader accepts lie in -INT_LIMIT .. INT_LIMIT - 1."""
+
+
 def type_name(value: Any) -> str:
     """How an error message names a JSON value's type (``an object``, ``a string``)."""
     return {
@@ -71,4 +75,7 @@ class Reader:
             return None
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.fail(f"{where}.{key}", f"expected an integer, got {type_name(value)}")
+        if not -INT_LIMIT <= value < INT_LIMIT:
+            # Lines, columns and indexes: SARIF's integers; a database column holds 32 bits.
+            raise self.fail(f"{where}.{key}", f"integer {value} out of range")
         return value

@@ -626,13 +626,21 @@ def _rank(
 
 
 def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> float | None:
+    """The result's, else the rule's ``security-severity``: a CVSS score, 0.0-10.0.
+
+    A value that is no number in that range (``"high"``, ``true``, ``NaN``, ``1e400``) is
+    not a score; the next source, or the native severity, decides.
+    """
     for source in (props, rule_props):
         value = source.get("security-severity")
-        try:
-            if value is not None:
-                return float(value)
-        except (TypeError, ValueError):
+        if value is None or isinstance(value, bool):
             continue
+        try:
+            score = float(value)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if 0.0 <= score <= 10.0:
+            return score
     return None
 
 

@@ -401,6 +401,8 @@ def _results(path: Path, name: str, outline: _Outline) -> Iterator[tuple[int, in
                 yield run, index, result
     except ijson.JSONError as e:
         raise _json_error(name, e) from e
+    except OSError as e:
+        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
 
 
 def _event_type(event: str) -> str:
