@@ -6,7 +6,6 @@ from typing import Any
 
 from triage.errors import BadInputError, place
 
-
 INT_LIMIT = 2**31
 """Integers the reader accepts lie in -INT_LIMIT .. INT_LIMIT - 1."""
 
