@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,51 @@ def test_confirmed_out_of_scope_finding_counts_alike_in_sql_and_per_finding(db_u
     point = trend.points[-1]
     assert dict(point.must_fix_by_sl)[SecurityLevel.SL2] == len(_must_fix(ctx, "3.3.0", 2))
     assert point.must_fix_open == len(_must_fix(ctx, "3.3.0", 2))
+
+
+def _decided(ctx: pipeline.Context) -> dict[int, Action]:
+    return {i: d.action for i, d in ctx.store.current_decisions(PRODUCT).items()}
+
+
+def test_a_replaced_log_keeps_decisions_with_their_findings(db_url):
+    """Re-ingesting a release with another log of the tool never loses a decision: a finding
+    found again keeps its issue (and decision), and a decided issue is never deleted."""
+    ctx = _ctx(db_url)
+    _ingest(ctx, "3.6.9", "3.9.2")
+    rep = pipeline.release_report(ctx, PRODUCT, "3.9.2", 2)
+    new_here = [t for t in rep.findings if t.status.value == "new"]
+    kept, gone = new_here[0], new_here[-1]
+    pipeline.decide(ctx, _decision(kept.issue_id, Action.FALSE_POSITIVE))
+    pipeline.decide(ctx, _decision(gone.issue_id, Action.CONFIRMED))
+    # The same tool's log again, without the finding of ``gone``.
+    tool = gone.scored.finding.tool.name
+    doc = json.loads(Path(release_logs("3.9.2", (tool,))[0]).read_text())
+    doc["runs"][0]["results"].pop(gone.scored.finding.provenance.result)
+    replaced = Path(db_url.removeprefix("sqlite:///")).with_name(f"{tool}.sarif")
+    replaced.write_text(json.dumps(doc))
+    logs = [Path(p) for p in release_logs("3.9.2") if not p.endswith(f"{tool}.sarif")]
+    pipeline.ingest(ctx, [*logs, replaced], PRODUCT, "3.9.2", threat_model=THREAT_MODEL)
+    assert _decided(ctx) == {kept.issue_id: Action.FALSE_POSITIVE,
+                             gone.issue_id: Action.CONFIRMED}
+    again = {t.issue_id: t for t in pipeline.release_report(ctx, PRODUCT, "3.9.2", 2).findings}
+    assert again[kept.issue_id].verdict.disposition == "false-positive"
+    assert gone.issue_id not in again
+
+
+def test_a_release_placed_before_carries_decisions_to_the_issue_it_joins(db_url):
+    """``--after`` links a later release's findings to the inserted one's issues; a decision
+    on a later issue follows its finding to the issue it joins."""
+    ctx = _ctx(db_url)
+    _ingest(ctx, "3.3.0", "3.9.2")
+    rep = pipeline.release_report(ctx, PRODUCT, "3.9.2", 2)
+    first_here = next(t for t in rep.findings if t.status.value == "new")
+    pipeline.decide(ctx, _decision(first_here.issue_id, Action.CONFIRMED))
+    pipeline.ingest(ctx, [Path(p) for p in release_logs("3.6.9")], PRODUCT, "3.6.9",
+                    threat_model=THREAT_MODEL, after="3.3.0")
+    after = {t.issue_id: t for t in pipeline.release_report(ctx, PRODUCT, "3.9.2", 2).findings}
+    decided = _decided(ctx)
+    assert list(decided.values()) == [Action.CONFIRMED]
+    (issue,) = decided
+    assert issue in after  # the decision names an issue of 3.9.2's findings
+    assert after[issue].scored.finding.fingerprint == first_here.scored.finding.fingerprint
+    assert after[issue].verdict.must_fix

@@ -287,6 +287,14 @@ class SqlStore:
         if old is not None:
             if old.sarif_sha256 == scan_input.sarif_sha256:
                 return None, old.finding_count  # the same log again: a no-op
+        # A log replacing this release's log of the tool: its findings take back the issues
+        # they had (so their decisions stay with them); issues no finding took back are
+        # dropped, unless a decision was recorded on them.
+        retained: dict[str, int] = {} if old is None else {
+            fingerprint: issue_id for fingerprint, issue_id in conn.execute(
+                select(occurrences.c.fingerprint, occurrences.c.issue_id)
+                .where(occurrences.c.scan_id == old.id))}
+        if old is not None:
             self._drop_scan(conn, old.id)
         seq = self._release_row(conn, pid, rel.key).seq
         sid = conn.execute(
@@ -301,14 +309,16 @@ class SqlStore:
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         if isinstance(scored, ScoredChunks):
-            count = self._store_chunks(conn, pid, rel, sid, tool, seq, scored)
+            count = self._store_chunks(conn, pid, rel, sid, tool, seq, scored, retained)
             conn.execute(scans.update().where(scans.c.id == sid).values(finding_count=count))
         else:
             rows = [_occurrence_values(s) for s in scored]
             links = self._links(conn, pid, tool, seq,
-                                [_candidate(_Row(v), i) for i, v in enumerate(rows)])
+                                [_candidate(_Row(v), i) for i, v in enumerate(rows)],
+                                retained=retained)
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count = len(rows)
+        _drop_orphans(conn, sorted(set(retained.values())))
         self._store_changes(conn, sid, self._previous_scan(conn, pid, tool, seq))
         self._relink_after(conn, pid, tool, seq)
         return int(sid), count
@@ -351,7 +361,7 @@ class SqlStore:
             _bulk_insert(conn, occurrences, rows)
 
     def _store_chunks(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
-                      seq: float, chunks: ScoredChunks) -> int:
+                      seq: float, chunks: ScoredChunks, retained: dict[str, int]) -> int:
         """Store a scan that arrives in chunks of whole files, linking chunk by chunk.
 
         Findings in files the previous scan had link within their chunk; findings in files
@@ -374,17 +384,18 @@ class SqlStore:
             candidates = [_candidate(_Row(v), i) for i, v in enumerate(rows)
                           if v["path"] in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, known,
-                                anchors) if candidates else {}
+                                anchors, retained) if candidates else {}
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count += len(rows)
-        if prev_scan is not None and appeared:
+        if (prev_scan is not None or retained) and appeared:
             self._link_appeared(conn, pid, tool, seq, sid, sorted(appeared),
-                                sorted(prev_paths - seen), anchors)
+                                sorted(prev_paths - seen), anchors, retained)
         return count
 
     def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
                        appeared: list[str], vanished: list[str],
-                       anchors: dict[str, list[tuple[int, int]]]) -> None:
+                       anchors: dict[str, list[tuple[int, int]]],
+                       retained: dict[str, int]) -> None:
         """Link the stored findings of files new to this scan: renames and returns."""
         rows: list[Any] = []
         for i in range(0, len(appeared), _IN_LIST):
@@ -393,7 +404,7 @@ class SqlStore:
                 occurrences.c.path.in_(appeared[i:i + _IN_LIST]))).all())
         rows.sort(key=lambda r: r.id)
         links = self._links(conn, pid, tool, seq, [_candidate(r, r.id) for r in rows],
-                            appeared + vanished, anchors)
+                            appeared + vanished, anchors, retained)
         if not links:
             return
         by_id = {r.id: r for r in rows}
@@ -401,20 +412,21 @@ class SqlStore:
             occurrences.update().where(occurrences.c.id == bindparam("occ"))
             .values(issue_id=bindparam("issue"), link=bindparam("layer")),
             [dict(occ=k, issue=hit.issue, layer=hit.layer) for k, hit in links.items()])
-        orphans = sorted({by_id[k].issue_id for k in links})
-        for i in range(0, len(orphans), _IN_LIST):
-            conn.execute(delete(issues).where(issues.c.id.in_(orphans[i:i + _IN_LIST])))
+        _drop_orphans(conn, sorted({by_id[k].issue_id for k in links}))
 
     def _links(
         self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate],
         paths: Sequence[str] | None = None,
         anchors: dict[str, list[tuple[int, int]]] | None = None,
+        retained: dict[str, int] | None = None,
     ) -> dict[int, Link]:
         """Link candidates of a release at ``seq`` to the tool's issues before it.
 
         With ``paths``, only the earlier findings in those files take part (a chunk of
         whole files: every layer but the tool's own fingerprints works within a file).
-        ``anchors`` are the other scanners' line shifts when already known.
+        ``anchors`` are the other scanners' line shifts when already known. ``retained``
+        maps the content fingerprints of a replaced log of this release to their issues:
+        a finding found again takes its issue back.
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
@@ -441,6 +453,7 @@ class SqlStore:
                     .where(occurrences.c.scan_id == scan_id, in_sql)):
                 if wanted is None or path in wanted:
                     history[fingerprint] = issue_id
+        history.update(retained or {})
         if anchors is None:
             anchors = self._anchors(conn, pid, tool, seq, prev_scan)
         if wanted is not None:
@@ -524,6 +537,7 @@ class SqlStore:
             .where(releases.c.product_id == pid, releases.c.seq > seq, scans.c.tool == tool)
             .order_by(releases.c.seq)
         ).all()
+        moved: dict[int, int] = {}  # issue a later finding left -> the issue it joined
         for later_scan in later:
             rows = conn.execute(
                 select(occurrences).where(occurrences.c.scan_id == later_scan.id)
@@ -555,23 +569,26 @@ class SqlStore:
                 if issue_id != r.issue_id or layer != r.link:
                     conn.execute(occurrences.update().where(occurrences.c.id == r.id)
                                  .values(issue_id=issue_id, link=layer))
+                if issue_id != r.issue_id:
+                    moved.setdefault(r.issue_id, issue_id)
             # Its predecessor, or its issues, changed: so did what changed at it.
             self._store_changes(conn, later_scan.id,
                                 self._previous_scan(conn, pid, tool, later_scan.seq))
         if later:
-            used = select(occurrences.c.issue_id)
-            conn.execute(delete(issues).where(issues.c.product_id == pid, issues.c.tool == tool,
-                                              issues.c.id.not_in(used)))
+            left = conn.scalars(select(issues.c.id).where(
+                issues.c.product_id == pid, issues.c.tool == tool,
+                issues.c.id.not_in(select(occurrences.c.issue_id)))).all()
+            for issue_id in left:
+                if issue_id in moved:
+                    # The finding is the same one: its decisions follow it (DM-3).
+                    conn.execute(decisions.update().where(decisions.c.issue_id == issue_id)
+                                 .values(issue_id=moved[issue_id]))
+            _drop_orphans(conn, sorted(left))
 
     def _drop_scan(self, conn: Connection, scan_id: int) -> None:
-        ids = [r[0] for r in conn.execute(
-            select(occurrences.c.issue_id).where(occurrences.c.scan_id == scan_id)
-        )]
+        """Remove a scan and its occurrences; its issues stay until the caller drops them."""
         conn.execute(delete(occurrences).where(occurrences.c.scan_id == scan_id))
         conn.execute(delete(scans).where(scans.c.id == scan_id))
-        if ids:
-            still = select(occurrences.c.issue_id).where(occurrences.c.issue_id.in_(ids))
-            conn.execute(delete(issues).where(issues.c.id.in_(ids), issues.c.id.not_in(still)))
 
     # ---- reads --------------------------------------------------------------------------
 
@@ -1209,6 +1226,20 @@ def _candidate(r: Any, key: int) -> Candidate:
                                else ())
             if str(p[0]).startswith("fingerprints:")),
     )
+
+
+def _drop_orphans(conn: Connection, ids: list[int]) -> None:
+    """Delete those of ``ids`` that no occurrence uses and no decision names.
+
+    An issue with a recorded decision is kept even without findings: a decision is never
+    lost, and its issue id is never given to another finding.
+    """
+    decided = select(decisions.c.issue_id)
+    used = select(occurrences.c.issue_id)
+    for i in range(0, len(ids), _IN_LIST):
+        conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + _IN_LIST]),
+                                          issues.c.id.not_in(used),
+                                          issues.c.id.not_in(decided)))
 
 
 def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
