@@ -439,10 +439,12 @@ class SqlStore:
                     occurrences.c.scan_id == prev_scan, in_sql)):
                 if wanted is None or r.path in wanted:
                     previous.append(_candidate(r, r.issue_id))
-        # The tool's earlier scans in release order: a later release's issue wins a key.
+        # The tool's older scans in release order (a later release's issue wins a key),
+        # then the previous scan's findings, already read above.
         earlier = conn.scalars(
             select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
+            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
+                   scans.c.id != (prev_scan if prev_scan is not None else -1))
             .order_by(releases.c.seq)).all()
         history: dict[str, int] = {}
         for scan_id in earlier:
@@ -453,6 +455,7 @@ class SqlStore:
                     .where(occurrences.c.scan_id == scan_id, in_sql)):
                 if wanted is None or path in wanted:
                     history[fingerprint] = issue_id
+        history.update((p.fingerprint, p.key) for p in previous)
         history.update(retained or {})
         if anchors is None:
             anchors = self._anchors(conn, pid, tool, seq, prev_scan)
@@ -462,14 +465,19 @@ class SqlStore:
                     anchors)
 
     def _previous_scan(self, conn: Connection, pid: int, tool: str, seq: float) -> int | None:
-        """The tool's scan in the latest release before ``seq``."""
+        """The id of the tool's scan in the latest release before ``seq``."""
+        row = self._previous_scan_row(conn, pid, tool, seq)
+        return None if row is None else int(row.id)
+
+    def _previous_scan_row(self, conn: Connection, pid: int, tool: str, seq: float) -> Any:
+        """The tool's scan in the latest release before ``seq`` (id, release_id, seq)."""
         return conn.execute(
-            select(scans.c.id)
+            select(scans.c.id, scans.c.release_id, releases.c.seq)
             .join(releases, releases.c.id == scans.c.release_id)
             .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
             .order_by(releases.c.seq.desc())
             .limit(1)
-        ).scalar()
+        ).first()
 
     def _anchors(self, conn: Connection, pid: int, tool: str, seq: float,
                  prev_scan: int | None) -> dict[str, list[tuple[int, int]]]:
@@ -792,13 +800,7 @@ class SqlStore:
         seq = self._release_row(conn, pid, rel.key).seq
         out: list[IssueRow] = []
         for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
-            prev = conn.execute(
-                select(scans)
-                .join(releases, releases.c.id == scans.c.release_id)
-                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == s.tool)
-                .order_by(releases.c.seq.desc())
-                .limit(1)
-            ).first()
+            prev = self._previous_scan_row(conn, pid, s.tool, seq)
             out.extend(self._compare(conn, pid, s, prev))
         return out
 
@@ -810,12 +812,7 @@ class SqlStore:
         counts: Counter[str] = Counter()
         seq = self._release_row(conn, pid, rel.key).seq
         for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
-            prev = conn.execute(
-                select(scans.c.id, scans.c.release_id, releases.c.seq)
-                .join(releases, releases.c.id == scans.c.release_id)
-                .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == s.tool)
-                .order_by(releases.c.seq.desc()).limit(1)
-            ).first()
+            prev = self._previous_scan_row(conn, pid, s.tool, seq)
             cur = occurrences.alias("cur")
             if prev is None:
                 counts[Status.NEW.value] += s.finding_count
