@@ -557,3 +557,16 @@ def test_a_nul_byte_in_a_uri_reads_no_source_file(tmp_path: Path) -> None:
     (scan,) = read_sarif([log], PathNormaliser(source_root=tmp_path))
     assert scan.findings[0].location.path == "pymodbus/a\x00b.py"
     assert scan.findings[0].location.snippet == ""
+
+
+def test_a_bad_rule_rank_names_the_rules_json_path(tmp_path: Path) -> None:
+    doc = _real("3.16.1", "bandit")
+    rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
+    rule["defaultConfiguration"] = {"rank": "high"}
+    rid = rule["id"]
+    for result in doc["runs"][0]["results"]:
+        if result["ruleId"] == rid:
+            result.pop("rank", None)
+    assert str(_error(_write(tmp_path, "bandit.sarif", doc))) == (
+        "bandit.sarif: runs[0].tool.driver.rules[0].defaultConfiguration.rank: "
+        "expected a number, got a string")

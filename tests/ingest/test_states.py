@@ -246,3 +246,29 @@ def test_progress_reports_bytes_in_order_and_changes_nothing(monkeypatch) -> Non
     assert len(calls) == 8 + 8 + 3
     assert done[8] == paths[0].stat().st_size
     assert with_bar == read_sarif(paths)
+
+
+
+def test_a_notification_names_its_file_through_the_artifacts_table(tmp_path) -> None:
+    """A notification that points into run.artifacts (SARIF 3.4.5) marks that file not
+    analysed: a real bandit log whose parse-error notification names its file by index."""
+    import json
+
+    from triage.ingest.sarif import read_sarif
+
+    real = Path(__file__).resolve().parents[2] / "sample_sarif/pymodbus/2.1.0/bandit.sarif"
+    doc = json.loads(real.read_text())
+    run = doc["runs"][0]
+    notes = [n for inv in run["invocations"] for n in inv.get("toolConfigurationNotifications", [])
+             if n.get("locations")]
+    note = notes[0]
+    art = note["locations"][0]["physicalLocation"]["artifactLocation"]
+    uri = art.pop("uri")
+    run["artifacts"] = [{"location": {"uri": uri}}]
+    art["index"] = 0
+    path = tmp_path / "bandit.sarif"
+    path.write_text(json.dumps(doc))
+    (scan,) = read_sarif([path])
+    (whole,) = read_sarif([real])
+    assert scan.not_analysed == whole.not_analysed
+    assert len(whole.not_analysed) == len(notes)

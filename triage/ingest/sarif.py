@@ -264,7 +264,7 @@ class RunReader:
         self.artifacts = rd.opt_arr(run, "artifacts", where)
         self.logicals = rd.opt_arr(run, "logicalLocations", where)
         self.overrides = _level_overrides(rd, run, where)
-        _read_health(rd, run, where, normaliser, self.base_ids, self.out)
+        _read_health(rd, run, where, normaliser, self.base_ids, self.out, self.artifacts)
         self.absent = 0
         self._rule_info: dict[int, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]] = {}
 
@@ -322,7 +322,7 @@ class RunReader:
             tags=tags,
             suppression=states.suppression(rd, result, rwhere, self.now),
             tool_fingerprints=states.tool_fingerprints(rd, result, rwhere),
-            rank=_rank(rd, result, rule, rwhere),
+            rank=_rank(rd, result, rule, rwhere, self.rules.where(rule) if rule else ""),
         )
         raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
         finding = self.adapter.adapt(finding, raw_result)
@@ -605,7 +605,8 @@ def _message(rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, wh
 
 
 def _rank(
-    rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str
+    rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str,
+    rule_where: str = "rule",
 ) -> float | None:
     """``rank`` of the result, else of the rule's defaultConfiguration (SARIF 3.27.28, 3.50.6).
 
@@ -615,7 +616,7 @@ def _rank(
     if value is None and rule:
         conf = rule.get("defaultConfiguration")
         if isinstance(conf, dict):
-            value, vwhere = conf.get("rank"), "defaultConfiguration.rank"
+            value, vwhere = conf.get("rank"), f"{rule_where}.defaultConfiguration.rank"
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -670,6 +671,7 @@ def _read_health(
     normaliser: PathNormaliser,
     base_ids: dict[str, str],
     out: _RunResult,
+    artifacts: list[Any],
 ) -> None:
     """Record failed runs and files the tool could not analyse (never counted as fixes)."""
     for i, inv in enumerate(rd.opt_arr(run, "invocations", where)):
@@ -696,10 +698,10 @@ def _read_health(
                     phys = rd.opt_obj(rd.obj(loc, lwhere), "physicalLocation", lwhere)
                     awhere = f"{lwhere}.physicalLocation.artifactLocation"
                     art = rd.opt_obj(phys, "artifactLocation", f"{lwhere}.physicalLocation")
-                    uri = rd.opt_str(art, "uri", awhere)
-                    if uri:
-                        base = base_ids.get(rd.opt_str(art, "uriBaseId", awhere), "")
-                        paths.append(normaliser.normalise(uri, base))
+                    # Located as a result's file is (SARIF 3.4: uri, uriBaseId, index).
+                    found = _artifact_path(rd, art, awhere, normaliser, base_ids, artifacts)
+                    if found:
+                        paths.append(found)
                 out.not_analysed.update(p for p in paths if p)
                 summary = (desc or text).splitlines()[0][:120] if (desc or text) else key
                 out.notes.append(
