@@ -92,3 +92,19 @@ def test_four_concurrent_ingests_store_what_sequential_ingests_store(
     for product in ("a", "b", "c"):
         assert trend_json(concurrent, product)["releases"] == trend_json(
             sequential, product)["releases"]
+
+
+def test_reports_read_while_an_ingest_holds_the_write_lock(db_url: str) -> None:
+    """SQLite in WAL mode: a report or trend reads while another job writes, never queues."""
+    import sqlite3
+
+    _run(db_url, "3.9.2")
+    writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # what an ingest holds until it commits
+        writer.execute("DELETE FROM decision")
+        assert [p["release"] for p in trend_json(db_url)["releases"]] == ["3.9.2"]
+        assert row_counts(db_url)["occurrence"] > 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

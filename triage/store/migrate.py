@@ -41,9 +41,16 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
+READ_OPTION = "triage_read"
+READ = {READ_OPTION: True}
+"""Execution options of a read-only transaction: on SQLite a plain BEGIN, which no writer
+blocks (writes begin IMMEDIATE, see ``triage.store.sql``)."""
+
+
 def _at_head(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
+            conn.execution_options(**READ)
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     except SQLAlchemyError:  # no such table yet: a new database
         return False

@@ -68,7 +68,7 @@ from triage.model import (
     Tool,
 )
 from triage.store.identity import Candidate, Link, line_map, link
-from triage.store.migrate import upgrade
+from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
     issues,
@@ -97,7 +97,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock at once, so concurrent ingests queue instead of failing
+    # half-way; readers start a plain transaction, which WAL never blocks.
+    read = conn.get_execution_options().get(READ_OPTION)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 class SqlStore:
@@ -123,10 +126,14 @@ class SqlStore:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, write: bool = False) -> Iterator[Connection]:
+        """A transaction; ``write`` for one that changes the store (ingest, decide, scope)."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                if not write:
+                    conn.execution_options(**READ)
+                with conn.begin():
+                    yield conn
         except SQLAlchemyError as e:
             raise DatabaseError(f"{_safe(self.url)}: {_first_line(e)}") from e
 
@@ -156,7 +163,7 @@ class SqlStore:
             if not name or name != name.strip() or len(name) > 200:
                 raise BadInputError(f"{what} {name!r}: a name must be 1-200 characters without "
                                     "leading or trailing spaces")
-        with self._tx() as conn:
+        with self._tx(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 # Two CI jobs ingesting at once: one waits for the other (DESIGN.md §8).
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(62443)")
@@ -618,7 +625,7 @@ class SqlStore:
         values = dict(name=scope.name, justification=scope.justification,
                       globs=json.dumps(list(scope.globs)),
                       changed=json.dumps(sorted(scope.changed)), recorded_at=self.clock())
-        with self._tx() as conn:
+        with self._tx(write=True) as conn:
             done = conn.execute(release_scopes.update()
                                 .where(release_scopes.c.release_id == rel.key).values(**values))
             if not done.rowcount:
@@ -738,7 +745,7 @@ class SqlStore:
 
     def decide(self, decision: Decision, release: str | None = None) -> Decision:
         """Append a decision to an issue's history; return it with its id."""
-        with self._tx() as conn:
+        with self._tx(write=True) as conn:
             row = conn.execute(select(issues.c.id, issues.c.product_id)
                                .where(issues.c.id == decision.issue_id)).first()
             if row is None:
