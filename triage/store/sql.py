@@ -273,9 +273,6 @@ class SqlStore:
                                                          source_files.c.path == p)
                              .values(line_hashes=h))
 
-    def _release_row(self, conn: Connection, pid: int, rid: int) -> Any:
-        return conn.execute(select(releases).where(releases.c.id == rid)).one()
-
     def _store_scan(
         self,
         conn: Connection,
@@ -303,7 +300,7 @@ class SqlStore:
                 .where(occurrences.c.scan_id == old.id))}
         if old is not None:
             self._drop_scan(conn, old.id)
-        seq = self._release_row(conn, pid, rel.key).seq
+        seq = rel.seq
         sid = conn.execute(
             insert(scans).values(
                 release_id=rel.key, tool=tool, tool_version=scan_input.tool.version,
@@ -804,7 +801,7 @@ class SqlStore:
         return {r.id: (r.tool, r.rule_id, r.path, r.fingerprint) for r in rows}
 
     def _status_rows(self, conn: Connection, pid: int, rel: Release) -> list[IssueRow]:
-        seq = self._release_row(conn, pid, rel.key).seq
+        seq = rel.seq
         out: list[IssueRow] = []
         for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
             prev = self._previous_scan_row(conn, pid, s.tool, seq)
@@ -817,7 +814,7 @@ class SqlStore:
         The same statuses as ``_compare``, without loading a single finding.
         """
         counts: Counter[str] = Counter()
-        seq = self._release_row(conn, pid, rel.key).seq
+        seq = rel.seq
         for s in conn.execute(select(scans).where(scans.c.release_id == rel.key)).all():
             prev = self._previous_scan_row(conn, pid, s.tool, seq)
             cur = occurrences.alias("cur")
