@@ -8,7 +8,7 @@ levels are ``IntEnum`` so a threshold is a plain ``>=``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -261,8 +261,12 @@ class ScoredChunks:
     scan of a million findings never sits in memory at once.
     """
 
-    def __init__(self, chunks: Iterable[Sequence[ScoredFinding]]) -> None:
+    def __init__(self, chunks: Iterable[Sequence[ScoredFinding]],
+                 header: Callable[[], ScanInput] | None = None) -> None:
         self._chunks = chunks
+        self.header = header
+        """The scan's final header, to ask once every chunk was taken (reading the results
+        may add files not analysed and notes); None when the header given is final."""
 
     def __iter__(self) -> Iterator[Sequence[ScoredFinding]]:
         return iter(self._chunks)

@@ -21,7 +21,13 @@ from triage.errors import BadInputError
 from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import file_size, read_sarif
-from triage.ingest.stream import Spool, stream_sarif, stream_threshold
+from triage.ingest.stream import (
+    NotContiguous,
+    Spool,
+    stream_direct,
+    stream_sarif,
+    stream_threshold,
+)
 from triage.model import (
     NO_MODEL,
     UNMODELLED,
@@ -168,39 +174,57 @@ def ingest(
         return [score(f, join.exposure(f.location.path, f.location.function), ctx.rules)
                 for f in findings]
 
-    with contextlib.ExitStack() as stack:
-        batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]]
-        if size > stream_threshold():
-            # Large logs: results streamed into a spool, scored and stored file by file.
-            # Reading is the first half of the bar, scoring and storing the second.
-            spool = Spool()
-            stack.callback(spool.close)
-            streamed = stream_sarif(
-                paths, normaliser, ctx.clock(), spool,
-                progress=(lambda done, total: progress(done, 2 * total)) if progress else None)
-            scans = [st.scan for st in streamed]
-            found = [p for st in streamed for p in st.paths]
-            stored = _StoredCount(sum(st.count for st in streamed), size, progress)
-            batches = [(st.scan, ScoredChunks(stored.counted(scored(chunk))
-                                              for chunk in st.chunks()))
-                       for st in streamed]
-        else:
-            scans = read_sarif(paths, normaliser, now=ctx.clock(), progress=progress)
-            found = [f.location.path for s in scans for f in s.findings]
-            batches = [(s, scored(s.findings)) for s in scans]
-        if not scans:
-            names = ", ".join(p.name for p in paths)
-            raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
-                                hint="a scanner that ran writes one run, even with no results")
+    target = SecurityLevel(join.model.target_sl) if join.model else None
+    tm = (str(threat_model), join.sha256) if threat_model is not None else None
+
+    def store(batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]],
+              found: list[str]) -> IngestResult:
         # With the source tree at hand, keep each file's line hashes: the next release links
         # its findings to these through a line diff (DESIGN.md §8, identity).
         sources = {path: normaliser.line_hashes(path) for path in sorted(set(found))
                    if path} if source_root is not None else {}
-        target = SecurityLevel(join.model.target_sl) if join.model else None
-        tm = (str(threat_model), join.sha256) if threat_model is not None else None
-        result = ctx.store.ingest(product, release, batches, after=after, target_sl=target,
-                                  threat_model=tm, sources=sources, released=released,
-                                  ingest_day=ctx.clock().date())
+        return ctx.store.ingest(product, release, batches, after=after, target_sl=target,
+                                threat_model=tm, sources=sources, released=released,
+                                ingest_day=ctx.clock().date())
+
+    result: IngestResult | None = None
+    if size > stream_threshold() and len(paths) == 1 and source_root is None:
+        # One large log: its files' results stream straight to the store, chunk by chunk.
+        direct = stream_direct(paths[0], normaliser, ctx.clock(), progress)
+        if direct is not None:
+            try:
+                result = store([(direct.scan, ScoredChunks(
+                    (scored(chunk) for chunk in direct.chunks()), direct.header))], [])
+            except NotContiguous:
+                result = None  # rolled back; the spool groups the log's files
+    if result is None:
+        with contextlib.ExitStack() as stack:
+            batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]]
+            if size > stream_threshold():
+                # Large logs: results streamed into a spool, scored and stored file by file.
+                # Reading is the first half of the bar, scoring and storing the second.
+                spool = Spool()
+                stack.callback(spool.close)
+                streamed = stream_sarif(
+                    paths, normaliser, ctx.clock(), spool,
+                    progress=(lambda done, total: progress(done, 2 * total)) if progress
+                    else None)
+                scans = [st.scan for st in streamed]
+                found = [p for st in streamed for p in st.paths]
+                stored = _StoredCount(sum(st.count for st in streamed), size, progress)
+                batches = [(st.scan, ScoredChunks(stored.counted(scored(chunk))
+                                                  for chunk in st.chunks()))
+                           for st in streamed]
+            else:
+                scans = read_sarif(paths, normaliser, now=ctx.clock(), progress=progress)
+                found = [f.location.path for s in scans for f in s.findings]
+                batches = [(s, scored(s.findings)) for s in scans]
+            if not scans:
+                names = ", ".join(p.name for p in paths)
+                raise BadInputError(f"{names}: runs: no run in the log(s), so no scan to record",
+                                    hint="a scanner that ran writes one run, even with no "
+                                    "results")
+            result = store(batches, found)
     if notes:
         result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)

@@ -89,3 +89,23 @@ def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) 
     assert dones == sorted(dones)  # never backwards
     assert any(d < total for d in dones) and any(total < d < 2 * total for d in dones)
     assert dones[-1] == 2 * total
+
+
+def test_one_streamed_log_reports_reading_and_storing_together(db_url: str,
+                                                               monkeypatch) -> None:
+    """One large log is read and stored in one go: one bar, by bytes, never backwards."""
+    monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
+    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 100)
+    calls: list[tuple[int, int]] = []
+    (log,) = [Path(p) for p in release_logs("3.3.0", ("bandit",))]
+    ctx = pipeline.Context(open_store(db_url), load_rules())
+    try:
+        pipeline.ingest(ctx, [log], "p", "1", progress=lambda d, t: calls.append((d, t)))
+    finally:
+        ctx.store.close()
+    size = log.stat().st_size
+    assert {t for _, t in calls} == {size}
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and len(dones) > 5
+    assert dones[-1] == size

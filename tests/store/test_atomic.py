@@ -62,6 +62,28 @@ def test_sigkill_mid_ingest_leaves_the_database_as_it_was(db_url: str, delay: fl
     assert [p["release"] for p in trend_json(db_url)["releases"]] == ["3.0.0", "3.3.0"]
 
 
+@pytest.mark.parametrize("delay", [0.6, 1.0])
+def test_sigkill_mid_direct_ingest_leaves_the_database_as_it_was(db_url: str,
+                                                                 delay: float) -> None:
+    """One streamed log is stored while it is read; a kill then still leaves all or nothing."""
+    _run(db_url, "3.0.0")
+    before = row_counts(db_url), without_generated_at(trend_json(db_url))
+    (log,) = release_logs("3.3.0", ("bandit",))
+    cmd = [TRIAGE, "-q", "--db", db_url, "ingest", log, "--product", PRODUCT, "--release",
+           "3.3.0", "--threat-model", str(THREAT_MODEL)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TRIAGE_STREAM_BYTES": "0"})
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    after = row_counts(db_url), without_generated_at(trend_json(db_url))
+    if [p["release"] for p in after[1]["releases"]] == ["3.0.0"]:
+        assert after == before
+    else:
+        assert after[0]["occurrence"] == before[0]["occurrence"] + len(
+            json.loads(Path(log).read_text())["runs"][0]["results"])
+
+
 def _four_jobs_at_once(url: str) -> None:
     """Four CI jobs: three products ingesting 3.9.2 and a fourth repeating one of them."""
     jobs = [("a", "3.9.2"), ("b", "3.9.2"), ("c", "3.9.2"), ("a", "3.9.2")]

@@ -8,18 +8,19 @@ take that path through many chunks, renamed and new files included.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from triage_testkit import RELEASES, REPO, diff_json, invoke, row_counts
+from triage_testkit import PRODUCT, RELEASES, REPO, diff_json, invoke, row_counts
 
 import triage.ingest.stream as stream_module
 from triage import pipeline
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
-from triage.ingest.stream import Spool, stream_sarif
+from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sarif
 from triage.store import open_store
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
@@ -156,3 +157,89 @@ def test_streamed_release_placed_between_relinks_as_whole_does(
         assert res.exit_code == 0, res.stderr
     for old, new in (("2.5.3", "3.0.0"), ("3.0.0", "3.3.0")):
         assert _statuses(dbs["streamed"], old, new) == _statuses(dbs["whole"], old, new)
+
+
+def _one_log_at_a_time(db: str, logs: list[Path], env: dict[str, str] | None) -> list[str]:
+    outs = []
+    for log in logs:
+        res = invoke("ingest", str(log), "--product", PRODUCT, "--release", log.parent.name,
+                     db=db, env=env)
+        assert res.exit_code == 0, res.stderr
+        outs.append(res.stderr)
+    return outs
+
+
+def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts how ingest read each log: directly, directly then spooled, or spooled."""
+    taken: Counter[str] = Counter()
+
+    def direct(*args: Any, **kwargs: Any) -> Any:
+        found = stream_direct(*args, **kwargs)
+        if found is None:
+            return None
+        make = found.chunks
+
+        def chunks() -> Any:
+            try:
+                yield from make()
+            except NotContiguous:
+                taken["fell back"] += 1
+                raise
+            taken["direct"] += 1
+
+        found.chunks = chunks
+        return found
+
+    def spooled(*args: Any, **kwargs: Any) -> Any:
+        taken["spooled"] += 1
+        return stream_sarif(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "stream_direct", direct)
+    monkeypatch.setattr(pipeline, "stream_sarif", spooled)
+    return taken
+
+
+def test_one_log_read_directly_stores_what_whole_ingest_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log whose files' results come together goes to the store as it streams by."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    taken = _taken(monkeypatch)
+    logs = [p for release in SOME for p in sorted(
+        (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))]
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
+    assert taken == {"direct": len(logs)}
+    for old, new in zip(SOME, SOME[1:], strict=False):
+        assert _statuses(streamed, old, new) == _statuses(whole, old, new), (old, new)
+    assert row_counts(streamed) == row_counts(whole)
+
+
+def test_a_log_with_a_file_s_results_apart_is_spooled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CodeQL may list a file's results apart: the direct read stops, nothing of it stays,
+    and the spool stores what the whole-file ingest stores."""
+    taken = _taken(monkeypatch)
+    log = REPO / "tests" / "data" / "sarif" / "vulnerable-node__codeql-results.sarif"
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
+    assert taken == {"fell back": 1, "spooled": 1}
+    assert row_counts(streamed) == row_counts(whole)
+    rows = diff_json(streamed, "sarif", "sarif")["issues"]
+    assert rows == diff_json(whole, "sarif", "sarif")["issues"]
+
+
+def test_a_repeated_fingerprint_sends_the_log_to_the_spool(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``fingerprints`` value on two results is a placeholder; only the whole run shows it,
+    so the direct read hands the log to the spool, which drops it from both."""
+    taken = _taken(monkeypatch)
+    doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.9.2" / "bandit.sarif").read_text())
+    results = doc["runs"][0]["results"]
+    for r in (results[0], results[-1]):
+        r["fingerprints"] = {"stable/v1": "same"}
+    log = tmp_path / "bandit.sarif"
+    log.write_text(json.dumps(doc))
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
+    assert taken == {"fell back": 1, "spooled": 1}
+    assert row_counts(streamed) == row_counts(whole)

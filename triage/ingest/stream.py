@@ -96,7 +96,107 @@ class StreamedScan:
     paths: list[str] = field(default_factory=list)
     """Its distinct paths, sorted."""
     chunks: Callable[[], Iterator[list[Finding]]] = lambda: iter(())
-    """The findings, every file's together, files in path order, each file in log order."""
+    """The findings, every file's together, each file in log order (files in path order when
+    spooled, in log order when read directly)."""
+    header: Callable[[], ScanInput] | None = None
+    """The scan's header once every chunk was taken, when reading the results may still
+    change it (files not analysed, notes); None when ``scan`` is final."""
+
+
+class NotContiguous(Exception):
+    """A log read directly turned out to need the spool.
+
+    Its results do not hold each file's findings together, or several results carry one
+    ``fingerprints`` value (a placeholder, known only once the whole run is read). Whatever
+    was stored from it is rolled back and the log is read again through the spool.
+    """
+
+
+def stream_direct(
+    path: Path,
+    normaliser: PathNormaliser,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> StreamedScan | None:
+    """Read one log of one run as its results stream by, without a spool.
+
+    Scanners write a file's results together (bandit, ruff, semgrep, flawfinder, clang and
+    most CodeQL logs do), so each file's findings are complete when the next file begins
+    and go to the store straight away: reading and storing overlap, and no finding is
+    written to a temporary file and read back. None when the log has several runs (the
+    spool groups those); the chunks raise ``NotContiguous`` when a file's results come
+    back after another file's, or a ``fingerprints`` value repeats.
+    """
+    rd = Reader(path.name, _sha256(path))
+    outline = _outline(path, path.name)
+    if len(outline.runs) != 1:
+        return None
+    reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now)
+    first = ScanParts(reader.out.tool)
+    first.add(0, rd, reader.out)
+    size = file_size(path)
+
+    final: list[ScanInput] = []
+
+    def header() -> ScanInput:
+        if not final:
+            parts = ScanParts(reader.out.tool)
+            parts.add(0, rd, reader.finish())
+            final.append(parts.scan(()))
+        return final[0]
+
+    def chunks() -> Iterator[list[Finding]]:
+        locator = FunctionLocator(normaliser)
+        done: set[str] = set()
+        fingerprints: set[tuple[str, str]] = set()
+        chunk: list[Finding] = []
+        group: list[Finding] = []
+        current: str | None = None
+        lines = reader.out.lines
+        seen = 0
+
+        def close() -> list[Finding]:
+            # The file's findings are all here, and so are the lines its results showed.
+            mine = {k: v for k, v in lines.items() if k[0] == current}
+            for k in mine:
+                del lines[k]
+            return with_fingerprints(with_functions(borrow_snippets(group, mine), locator))
+
+        for _, index, result in _results(path, path.name, outline):
+            finding = reader.result(index, result)
+            reader.out.findings.clear()
+            seen += 1
+            if progress and seen % sarif.PROGRESS_EVERY == 0 and outline.total:
+                progress(size * seen // outline.total, size)
+            if finding is None:
+                continue
+            for fp in finding.tool_fingerprints:
+                if fp[0].startswith("fingerprints:"):
+                    if fp in fingerprints:
+                        raise NotContiguous(f"{path.name}: fingerprint {fp[1]!r} repeats")
+                    fingerprints.add(fp)
+            where = finding.location.path
+            if where != current:
+                if where in done:
+                    raise NotContiguous(f"{path.name}: results of {where!r} are apart")
+                if group:
+                    chunk.extend(close())
+                    if len(chunk) >= CHUNK_FINDINGS:
+                        yield chunk
+                        chunk = []
+                if current is not None:
+                    done.add(current)
+                current, group = where, []
+            group.append(finding)
+        if group:
+            chunk.extend(close())
+        if chunk:
+            yield chunk
+        if progress:
+            progress(size, size)
+
+    return StreamedScan(scan=first.scan(()), count=outline.total, chunks=chunks,
+                        header=header)
 
 
 class Spool:

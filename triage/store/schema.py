@@ -160,7 +160,6 @@ Index("ix_decision_issue", decisions.c.issue_id, decisions.c.id)
 
 Index("ix_occ_release_issue", occurrences.c.release_id, occurrences.c.issue_id)
 Index("ix_occ_scan_path", occurrences.c.scan_id, occurrences.c.path)
-Index("ix_occ_fp", occurrences.c.fingerprint)
 # The trend compares each scan with the tool's previous one by merging the two index ranges
 # in issue order; carrying the columns the trend counts makes that an index-only read.
 Index("ix_occ_scan_trend", occurrences.c.scan_id, occurrences.c.issue_id,

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Column,
@@ -175,6 +176,8 @@ class SqlStore:
             summaries, skipped = [], []
             for scan_input, scored in batches:
                 done, count = self._store_scan(conn, pid, rel, scan_input, scored)
+                if isinstance(scored, ScoredChunks) and scored.header and done is not None:
+                    scan_input = scored.header()
                 if done is None:
                     skipped.append(scan_input.tool.name)
                 summaries.append(
@@ -314,11 +317,15 @@ class SqlStore:
         ).inserted_primary_key[0]  # type: ignore[index]
         if isinstance(scored, ScoredChunks):
             count = self._store_chunks(conn, pid, rel, sid, tool, seq, scored, retained)
-            conn.execute(scans.update().where(scans.c.id == sid).values(finding_count=count))
+            done = scored.header() if scored.header else scan_input
+            conn.execute(scans.update().where(scans.c.id == sid).values(
+                finding_count=count, successful=done.successful,
+                not_analysed=json.dumps(done.not_analysed), notes=json.dumps(done.notes)))
         else:
             rows = [_occurrence_values(s) for s in scored]
             links = self._links(conn, pid, tool, seq,
-                                [_candidate(_Row(v), i) for i, v in enumerate(rows)],
+                                [_new_candidate(v, i, s.finding)
+                                 for i, (v, s) in enumerate(zip(rows, scored, strict=True))],
                                 retained=retained)
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count = len(rows)
@@ -347,20 +354,31 @@ class SqlStore:
                      rows: list[dict[str, Any]], links: dict[int, Link]) -> None:
         """Insert occurrences, with one new issue for each row no link claimed."""
         fresh = [i for i in range(len(rows)) if i not in links]
-        # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
-        new_ids = conn.execute(
-            insert(issues).returning(issues.c.id, sort_by_parameter_order=True),
-            [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"], path=rows[i]["path"],
-                  fingerprint=rows[i]["fingerprint"], first_release_id=rel.key)
-             for i in fresh],
-        ).scalars().all() if fresh else []
+        values = [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"],
+                       path=rows[i]["path"], fingerprint=rows[i]["fingerprint"],
+                       first_release_id=rel.key) for i in fresh]
+        new_ids: Sequence[int] = []
+        if values and conn.dialect.name == "sqlite":
+            # The ingest holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would
+            # pick, one past the largest, are given here and the rows go in one executemany
+            # (RETURNING in parameter order would take a statement per row).
+            top = conn.scalar(select(func.max(issues.c.id))) or 0
+            new_ids = range(top + 1, top + 1 + len(values))
+            for v, issue_id in zip(values, new_ids, strict=True):
+                v["id"] = issue_id
+            _bulk_insert(conn, issues, values)
+        elif values:
+            # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
+            new_ids = conn.execute(
+                insert(issues).returning(issues.c.id, sort_by_parameter_order=True), values,
+            ).scalars().all()
         for i, issue_id in zip(fresh, new_ids, strict=True):
             rows[i].update(issue_id=issue_id, link="new")
-        for i, values in enumerate(rows):
+        for i, row in enumerate(rows):
             hit = links.get(i)
             if hit is not None:
-                values.update(issue_id=hit.issue, link=hit.layer)
-            values.update(scan_id=sid, release_id=rel.key)
+                row.update(issue_id=hit.issue, link=hit.layer)
+            row.update(scan_id=sid, release_id=rel.key)
         if rows:
             _bulk_insert(conn, occurrences, rows)
 
@@ -385,7 +403,8 @@ class SqlStore:
             seen |= paths
             appeared |= paths - prev_paths
             known = sorted(paths & prev_paths)
-            candidates = [_candidate(_Row(v), i) for i, v in enumerate(rows)
+            candidates = [_new_candidate(v, i, s.finding)
+                          for i, (v, s) in enumerate(zip(rows, chunk, strict=True))
                           if v["path"] in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, known,
                                 anchors, retained) if candidates else {}
@@ -440,9 +459,9 @@ class SqlStore:
         previous = []
         if prev_scan is not None:
             for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
-                    occurrences.c.scan_id == prev_scan, in_sql)):
-                if wanted is None or r.path in wanted:
-                    previous.append(_candidate(r, r.issue_id))
+                    occurrences.c.scan_id == prev_scan, in_sql)).all():
+                if wanted is None or r[3] in wanted:
+                    previous.append(_candidate(r, r[1]))
         # The tool's older scans in release order (a later release's issue wins a key),
         # then the previous scan's findings, already read above.
         earlier = conn.scalars(
@@ -456,7 +475,7 @@ class SqlStore:
             # index instead of reading every earlier occurrence for every chunk.
             for fingerprint, issue_id, path in conn.execute(
                     select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
-                    .where(occurrences.c.scan_id == scan_id, in_sql)):
+                    .where(occurrences.c.scan_id == scan_id, in_sql)).all():
                 if wanted is None or path in wanted:
                     history[fingerprint] = issue_id
         history.update((p.fingerprint, p.key) for p in previous)
@@ -556,7 +575,8 @@ class SqlStore:
                 .order_by(occurrences.c.id)
             ).all()
             links = self._links(conn, pid, tool, later_scan.seq,
-                                [_candidate(r, r.id) for r in rows])
+                                [_candidate([getattr(r, c.name) for c in _CANDIDATE_COLUMNS],
+                                            r.id) for r in rows])
             earlier = set(conn.scalars(
                 select(occurrences.c.issue_id).distinct()
                 .join(releases, releases.c.id == occurrences.c.release_id)
@@ -1182,13 +1202,6 @@ class SqlStore:
         return out
 
 
-class _Row:
-    """Attribute access over a dict, so new rows and stored rows share ``_candidate``."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
-
-
 _VERSION_COLUMNS = (
     occurrences.c.issue_id, occurrences.c.severity, occurrences.c.kind,
     occurrences.c.suppression, occurrences.c.in_scope, occurrences.c.tier,
@@ -1211,21 +1224,15 @@ _CANDIDATE_COLUMNS = (
 
 
 def _candidate(r: Any, key: int) -> Candidate:
+    """A stored occurrence (a row of ``_CANDIDATE_COLUMNS``) as identity sees it."""
+    rule_id, path, line, column, fingerprint, text, message, tool_fps = r[2:10]
     return Candidate(
-        key=key,
-        rule_id=r.rule_id,
-        path=r.path,
-        line=r.start_line or 0,
-        column=r.start_column or 0,
-        fingerprint=r.fingerprint,
-        text_key=r.text_key,
-        message_key=r.message_key,
+        key, rule_id, path, line or 0, fingerprint, text, message,
         # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
         # may repeat across results (SARIF 3.27.17).
-        tool_fingerprints=tuple(
-            tuple(p) for p in (json.loads(r.tool_fingerprints) if r.tool_fingerprints != "[]"
-                               else ())
-            if str(p[0]).startswith("fingerprints:")),
+        tuple(tuple(p) for p in orjson.loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
+        if tool_fps != "[]" else (),
+        column or 0,
     )
 
 
@@ -1270,6 +1277,18 @@ def _exposure_json(e: Exposure, function: str) -> str:
     ))
 
 
+def _new_candidate(v: dict[str, Any], key: int, f: Finding) -> Candidate:
+    """A new row as identity sees it (``_candidate`` without reading the row back)."""
+    return Candidate(key, v["rule_id"], v["path"], v["start_line"] or 0, v["fingerprint"],
+                     v["text_key"], v["message_key"], f.identity_fingerprints,
+                     v["start_column"] or 0)
+
+
+def _explain_json(explain: tuple[Reason, ...]) -> str:
+    """The reasons as stored: ``[[step, text], ...]``."""
+    return orjson.dumps([[r.step, r.text] for r in explain]).decode()
+
+
 def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
     f, e, loc = s.finding, s.exposure, s.finding.location
     return dict(
@@ -1282,13 +1301,14 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
         component=e.component_id, component_kind=e.component_kind, tier=int(e.tier),
         in_scope=not e.out_of_scope,
         exposure=e.exposure, risk_score=s.risk_score,
-        explain=json.dumps([[r.step, r.text] for r in s.explain]),
+        explain=_explain_json(s.explain),
         exposure_json=_exposure_json(e, loc.function),
         sarif_file=f.provenance.file, sarif_sha256=f.provenance.sha256,
         run_index=f.provenance.run,
         result_index=f.provenance.result, fingerprint=f.fingerprint,
         text_key=text_key(f), message_key=message_key(f),
-        tool_fingerprints=json.dumps([list(p) for p in f.tool_fingerprints]),
+        tool_fingerprints=orjson.dumps(f.tool_fingerprints).decode()
+        if f.tool_fingerprints else "[]",
     )
 
 
