@@ -38,7 +38,7 @@ sys.path.append(str(HERE))
 
 from synthetic_sarif import Truth  # noqa: E402
 
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2"
 PY = sys.executable
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 

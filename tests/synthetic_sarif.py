@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -57,7 +58,8 @@ class Product:
 
     def _fresh(self) -> _Finding:
         f = self.rng.randrange(self.files)
-        # A finding every few lines: its line is past the file's last one so far.
+        # A finding every few lines: its line is past the file's last one so far (and the
+        # line above it, its context, is not another finding's).
         self.file_len[f] += self.rng.randint(2, 9)
         key, self.next_key = self.next_key, self.next_key + 1
         return _Finding(self.rng.randrange(RULES), f, key, self.file_len[f])
@@ -120,16 +122,23 @@ def _path(file: int) -> str:
 
 def _result(f: _Finding) -> dict[str, object]:
     text = f"    status_{f.key} = call_{f.rule}(buffer_{f.key}, length_{f.key});"
+    # The line above too, as a contextRegion shows the lines around a finding.
+    above = f"    length_{f.key} = size_{f.rule};"
     phys = {
         "artifactLocation": {"uri": _path(f.file), "uriBaseId": "SRCROOT"},
         "region": {"startLine": f.line, "startColumn": 5, "endLine": f.line,
                    "endColumn": len(text) + 1, "snippet": {"text": text + "\n"}},
+        "contextRegion": {"startLine": f.line - 1, "endLine": f.line,
+                          "snippet": {"text": f"{above}\n{text}\n"}},
     }
     result: dict[str, object] = {
         "ruleId": f"SY{f.rule:03d}",
         "ruleIndex": f.rule,
         "message": {"text": f"call_{f.rule} writes buffer_{f.key} with an unchecked length"},
         "locations": [{"physicalLocation": phys}],
+        # As GitHub code scanning writes them: a hash of the flagged line's text.
+        "partialFingerprints": {
+            "primaryLocationLineHash": f"{zlib.crc32(text.encode()):08x}{f.key:08x}:1"},
     }
     if f.key % 10 == 0:
         # A code flow of three steps, as taint-tracking scanners write them.

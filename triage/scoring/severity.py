@@ -110,7 +110,9 @@ def risk_score(severity: Severity, exposure: Exposure, confidence: str) -> tuple
     )
 
 
-_MEMO: dict[int, tuple[Rules, dict[tuple[object, ...], tuple[object, ...]]]] = {}
+_Scored = tuple[Severity, Reason, Severity, tuple[Reason, ...], int, Reason, str, str]
+"""base, why, contextual, why, score, why, the component line's middle and its end."""
+_MEMO: dict[int, tuple[Rules, dict[tuple[object, ...], _Scored]]] = {}
 """Per rules object (held, so its id is not reused): severities and scores worked out so
 far. A scan repeats a few hundred (rule, component) combinations thousands of times."""
 _MEMO_SIZE = 50_000
@@ -133,16 +135,17 @@ def score(finding: Finding, exposure: Exposure, rules: Rules) -> ScoredFinding:
         points, why_score = risk_score(ctx, exposure, finding.native_confidence)
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
-        hit = memo[key] = (base, why_base, ctx, why_ctx, points, why_score)
-    base, why_base, ctx, why_ctx, points, why_score = hit  # type: ignore[assignment]
-    where = finding.location.path or "(no file)"
+        component = f" -> {exposure.component_id}" + (
+            f" (glob {exposure.matched_glob})" if exposure.matched_glob else "")
+        hit = memo[key] = (base, why_base, ctx, why_ctx, points, why_score, component,
+                           f", tier {exposure.tier.label}")
+    base, why_base, ctx, why_ctx, points, why_score, component, tier = hit
     join = Reason(
         "component",
-        f"{where} -> {exposure.component_id}"
-        + (f" (glob {exposure.matched_glob})" if exposure.matched_glob else "")
+        (finding.location.path or "(no file)") + component
         + (f" (function {finding.location.function} matches {exposure.matched_function_glob})"
            if exposure.matched_function_glob else "")
-        + f", tier {exposure.tier.label}",
+        + tier,
     )
     return ScoredFinding(
         finding=finding,
