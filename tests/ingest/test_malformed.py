@@ -528,6 +528,17 @@ def test_integers_beyond_64_bits_read_on_both_paths(tmp_path: Path) -> None:
     assert sorted(got, key=repr) == sorted(whole.findings, key=repr)
 
 
+def test_a_bad_escape_in_a_log_with_huge_integers_is_bad_input(tmp_path: Path) -> None:
+    """The fallback parser for integers beyond 64 bits reports a bad escape in its own way;
+    it is still one line and exit 3."""
+    doc = _real("3.16.1", "bandit")
+    doc["runs"][0]["properties"] = {"count": 2**70, "later": 1}
+    text = json.dumps(doc).replace('"later"', '"la\\uZZZZter"')
+    log = _write(tmp_path, "bandit.sarif", text.encode())
+    err = _stream_error(log)
+    assert str(err).startswith("bandit.sarif: $: not valid JSON: "), str(err)
+
+
 def test_a_line_number_beyond_32_bits_is_bad_input(tmp_path: Path) -> None:
     doc = _real("3.16.1", "semgrep")
     doc["runs"][0]["results"][2]["locations"][0]["physicalLocation"]["region"]["startLine"] = (

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 import pickle
 import sqlite3
@@ -38,6 +37,8 @@ import ijson  # type: ignore[import-untyped]
 from triage.errors import BadInputError, place
 from triage.ingest import sarif
 from triage.ingest.functions import FunctionLocator
+from triage.ingest.outline import Outline, json_error
+from triage.ingest.outline import outline as read_outline
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
 from triage.ingest.sarif import (
@@ -72,8 +73,6 @@ for _cls in (Finding, Location, Provenance, Tool):
 
 STREAM_BYTES = 32 * 1024**2
 """Logs together larger than this are streamed (``TRIAGE_STREAM_BYTES`` overrides)."""
-MAX_DEPTH = 512
-"""Deepest nesting a streamed log may have (SARIF needs about 20 levels)."""
 CHUNK_FINDINGS = 5000
 """About how many findings a chunk holds (whole files; one big file makes a bigger chunk)."""
 _BATCH = 2000
@@ -127,8 +126,9 @@ def stream_direct(
     spool groups those); the chunks raise ``NotContiguous`` when a file's results come
     back after another file's, or a ``fingerprints`` value repeats.
     """
-    rd = Reader(path.name, _sha256(path))
-    outline = _outline(path, path.name)
+    check_size(path)
+    outline = read_outline(path, path.name, hash_file=True)
+    rd = Reader(path.name, outline.sha256)
     if len(outline.runs) != 1:
         return None
     reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now)
@@ -291,8 +291,9 @@ def stream_sarif(
     run_key = 0
     parts: dict[str, ScanParts] = {}
     for log_index, path in enumerate(paths):
-        rd = Reader(path.name, _sha256(path))
-        outline = _outline(path, path.name)
+        check_size(path)
+        outline = read_outline(path, path.name, hash_file=True)
+        rd = Reader(path.name, outline.sha256)
         readers = [RunReader(rd, rd.obj(run, f"runs[{i}]"), i, normaliser, now)
                    for i, run in enumerate(outline.runs)]
         seen = 0
@@ -364,132 +365,7 @@ def _finish(spool: Spool, tool: str, paths: list[str], shared: set[tuple[int, st
     return with_fingerprints(with_functions(borrow_snippets(findings, lines), locator))
 
 
-@dataclass
-class _Outline:
-    runs: list[dict[str, Any]]
-    counts: list[int]
-    total: int
-    backend: Any = ijson
-    """ijson's C backend, or its Python one for a log with integers beyond 64 bits."""
-
-
-_PY_BACKEND = ijson.get_backend("python")
-_SCALARS = frozenset({"string", "number", "integer", "double", "boolean", "null"})
-
-
-def _outline(path: Path, name: str, backend: Any = ijson) -> _Outline:
-    """Pass 1: the log without its results, and the number of results of each run.
-
-    Reads parser events without JSON paths (a path per event costs time, and memory that
-    grows with the square of the nesting), keeping its own place in the first four levels:
-    the log (1), its runs array (2), a run (3), a run's member (4 and below).
-    """
-    rd = Reader(name)
-    runs: list[dict[str, Any]] = []
-    counts: list[int] = []
-    version: Any = None
-    top = has_runs = False
-    runs_bad = ""
-    top_key: Any = None
-    member: Any = ""
-    builder: Any = None
-    depth = 0
-    if _blank(path):
-        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
-    try:
-        with path.open("rb") as f:
-            for event, value in backend.basic_parse(f, use_float=True):
-                if event == "map_key":
-                    if depth == 1:
-                        top_key = value
-                    elif depth == 3 and runs and not runs_bad and top_key == "runs":
-                        _close_member(runs, member, builder)
-                        member = value
-                        builder = None if value == "results" else ijson.ObjectBuilder()
-                    elif builder is not None and depth >= 4:
-                        builder.event(event, value)
-                    continue
-                if event in ("end_map", "end_array"):
-                    if builder is not None and depth >= 4:
-                        builder.event(event, value)
-                    elif depth == 3 and runs and not runs_bad and top_key == "runs":
-                        _close_member(runs, member, builder)
-                        member, builder = "", None
-                    depth -= 1
-                    continue
-                # A value (scalar or an opening container) at nesting ``level``.
-                level = depth
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        raise rd.fail("$", f"not valid JSON: nested deeper than {MAX_DEPTH} "
-                                      "levels")
-                if level == 0:
-                    if event != "start_map":
-                        raise rd.fail("$", "expected an object, got " + _event_type(event))
-                    top = True
-                elif level == 1:
-                    if top_key == "version":
-                        version = value if event in _SCALARS else _event_type(event)
-                    elif top_key == "runs":
-                        has_runs = True
-                        if event != "start_array":
-                            # Reported after the version, as the whole-file reader does.
-                            runs_bad = "expected an array, got " + _event_type(event)
-                elif top_key != "runs" or runs_bad:
-                    continue
-                elif level == 2:
-                    if event != "start_map":
-                        raise rd.fail(f"runs[{len(runs)}]", "expected an object, got "
-                                      + _event_type(event))
-                    runs.append({})
-                    counts.append(0)
-                    member, builder = "", None
-                elif member == "results":
-                    if level == 3 and event not in ("start_array", "null"):
-                        raise rd.fail(f"runs[{len(runs) - 1}].results",
-                                      "expected an array, got " + _event_type(event))
-                    if level == 4:
-                        counts[-1] += 1
-                elif builder is not None:
-                    builder.event(event, value)
-    except ijson.JSONError as e:
-        if backend is ijson and "integer overflow" in str(e):
-            # The C parser holds integers in 64 bits; JSON has no such limit.
-            return _outline(path, name, _PY_BACKEND)
-        raise _json_error(name, e) from e
-    except OSError as e:
-        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
-    if not top:
-        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
-    if version != "2.1.0":
-        got = "no version" if version is None else f"version {version!r}"
-        raise rd.fail("version", f"expected SARIF version '2.1.0', got {got}")
-    if not has_runs:
-        raise rd.fail("runs", "missing; a SARIF log needs a runs array")
-    if runs_bad:
-        raise rd.fail("runs", runs_bad)
-    return _Outline(runs, counts, sum(counts), backend)
-
-
-def _blank(path: Path) -> bool:
-    """True when the file holds nothing but white space (read up to its first character)."""
-    try:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 16), b""):
-                if block.strip():
-                    return False
-    except OSError:
-        return False  # the parse reports it
-    return True
-
-
-def _close_member(runs: list[dict[str, Any]], member: str, builder: Any) -> None:
-    if member and member != "results" and builder is not None:
-        runs[-1][member] = builder.value
-
-
-def _results(path: Path, name: str, outline: _Outline) -> Iterator[tuple[int, int, Any]]:
+def _results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int, int, Any]]:
     """Pass 2: (run index, result index, result) for every result, in log order."""
     owners = ((run, i) for run, n in enumerate(outline.counts) for i in range(n))
     try:
@@ -499,33 +375,7 @@ def _results(path: Path, name: str, outline: _Outline) -> Iterator[tuple[int, in
                                                   use_float=True),
                     strict=False):
                 yield run, index, result
-    except ijson.JSONError as e:
-        raise _json_error(name, e) from e
+    except (ijson.JSONError, ValueError) as e:  # ValueError: the Python backend's errors
+        raise json_error(name, e) from e
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
-
-
-def _event_type(event: str) -> str:
-    return {"start_map": "an object", "start_array": "an array", "string": "a string",
-            "number": "a number", "integer": "a number", "double": "a number",
-            "boolean": "a boolean", "null": "null"}.get(event, event)
-
-
-def _json_error(name: str, e: Exception) -> BadInputError:
-    text = str(e).strip().splitlines()
-    first = text[0][:200] if text else type(e).__name__
-    what = "not UTF-8 text" if "UTF8" in first or "UTF-8" in first else f"not valid JSON: {first}"
-    return BadInputError(place(name, "$", what),
-                         hint="check that the file is SARIF 2.1.0 as written")
-
-
-def _sha256(path: Path) -> str:
-    check_size(path)
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as e:
-        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
-    return digest.hexdigest()

@@ -1,0 +1,252 @@
+"""The outline of a large SARIF log: every run without its results, and how many each has.
+
+The first of the two passes that stream a large log (see ``triage.ingest.stream``). It reads
+parser events without JSON paths (a path per event costs time, and memory that grows with
+the square of the nesting) and keeps its own place in the first four levels: the log (1),
+its runs array (2), a run (3), a run's member (4 and below).
+
+Most of a log is its results, and this pass needs of them only how many there are. The
+events inside a results array (and inside any value the outline ignores) are therefore not
+looked at one by one in Python: a chain of C iterators over the same parser turns them
+into nesting depths, stops at the end of the array, counts the depths at which an item
+ends, and raises ``KeyError`` when the nesting goes deeper than ``MAX_DEPTH``. The parser
+reports syntax errors in the same order as when every event is looked at, so a log is
+refused with the same message either way.
+
+The log's SHA-256 can be taken on the way (``outline(..., hash_file=True)``): the parser's
+reads feed the digest, and the file is not read once more to hash it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import operator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson  # type: ignore[import-untyped]
+
+from triage.errors import BadInputError, place
+from triage.ingest.reader import Reader
+
+MAX_DEPTH = 512
+"""Deepest nesting a streamed log may have (SARIF needs about 20 levels)."""
+
+_PY_BACKEND = ijson.get_backend("python")
+_SCALARS = frozenset({"string", "number", "integer", "double", "boolean", "null"})
+_DELTA = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map_key": 0,
+          "string": 0, "number": 0, "integer": 0, "double": 0, "boolean": 0, "null": 0}
+"""How each parser event changes the nesting depth."""
+_FIRST = operator.itemgetter(0)
+_GUARDS: dict[int, dict[int, bool]] = {}
+
+
+@dataclass
+class Outline:
+    """A log without its results: its runs, and how many results each run has."""
+
+    runs: list[dict[str, Any]]
+    """Every run's members except ``results``."""
+    counts: list[int]
+    """How many results each run has (the items of its ``results`` arrays)."""
+    total: int
+    """All the results of the log."""
+    backend: Any = ijson
+    """ijson's C backend, or its Python one for a log with integers beyond 64 bits."""
+    sha256: str = ""
+    """The file's SHA-256 in hex, when asked for (``hash_file``)."""
+
+
+class HashingReader:
+    """A binary file whose reads also feed a SHA-256 digest."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        """Read like the file, and hash what was read."""
+        block = self.raw.read(size)
+        self.digest.update(block)
+        return block
+
+    def hexdigest(self) -> str:
+        """The digest of the whole file: what was not read yet is read and hashed now."""
+        for block in iter(lambda: self.raw.read(1 << 20), b""):
+            self.digest.update(block)
+        return self.digest.hexdigest()
+
+
+def outline(path: Path, name: str, backend: Any = ijson, *, hash_file: bool = False
+            ) -> Outline:
+    """Pass 1: the log without its results, and the number of results of each run.
+
+    Every problem is a ``BadInputError`` naming ``name`` and the JSON path, in the order the
+    problems appear in the log; the version is checked before what is wrong with ``runs``.
+    A log with an integer beyond 64 bits is read with ijson's Python backend, which the
+    outline names for the results pass.
+    """
+    rd = Reader(name)
+    if _blank(path):
+        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
+    try:
+        with path.open("rb") as raw:
+            f: Any = HashingReader(raw) if hash_file else raw
+            found = _read(rd, backend.basic_parse(f, use_float=True))
+            sha256 = f.hexdigest() if hash_file else ""
+    except (ijson.JSONError, ValueError) as e:  # ValueError: the Python backend's errors
+        if backend is ijson and "integer overflow" in str(e):
+            # The C parser holds integers in 64 bits; JSON has no such limit.
+            return outline(path, name, _PY_BACKEND, hash_file=hash_file)
+        raise json_error(name, e) from e
+    except OSError as e:
+        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
+    found.backend = backend
+    found.sha256 = sha256
+    return found
+
+
+def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
+    """The outline from the parser's events (``_skip`` takes over inside ignored values)."""
+    runs: list[dict[str, Any]] = []
+    counts: list[int] = []
+    version: Any = None
+    top = has_runs = False
+    runs_bad = ""
+    top_key: Any = None
+    member: Any = ""
+    builder: Any = None
+    depth = 0
+    for event, value in events:
+        if event == "map_key":
+            if depth == 1:
+                top_key = value
+            elif depth == 3 and runs and not runs_bad and top_key == "runs":
+                _close_member(runs, member, builder)
+                member = value
+                builder = None if value == "results" else ijson.ObjectBuilder()
+            elif builder is not None and depth >= 4:
+                builder.event(event, value)
+            continue
+        if event in ("end_map", "end_array"):
+            if builder is not None and depth >= 4:
+                builder.event(event, value)
+            elif depth == 3 and runs and not runs_bad and top_key == "runs":
+                _close_member(runs, member, builder)
+                member, builder = "", None
+            depth -= 1
+            continue
+        # A value (scalar or an opening container) at nesting ``level``.
+        level = depth
+        opens = event in ("start_map", "start_array")
+        if opens:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(rd)
+        if level == 0:
+            if event != "start_map":
+                raise rd.fail("$", "expected an object, got " + _event_type(event))
+            top = True
+            continue
+        if level == 1:
+            if top_key == "version":
+                version = value if event in _SCALARS else _event_type(event)
+            elif top_key == "runs":
+                has_runs = True
+                if event != "start_array":
+                    # Reported after the version, as the whole-file reader does.
+                    runs_bad = "expected an array, got " + _event_type(event)
+        if top_key != "runs" or runs_bad:
+            if opens:  # nothing inside is part of the outline
+                _skip(rd, events, depth)
+                depth -= 1
+        elif level == 1:
+            continue
+        elif level == 2:
+            if event != "start_map":
+                raise rd.fail(f"runs[{len(runs)}]", "expected an object, got "
+                              + _event_type(event))
+            runs.append({})
+            counts.append(0)
+            member, builder = "", None
+        elif member == "results":
+            # Only a run's own results reach here: an array's items are skipped.
+            if event == "start_array":
+                counts[-1] += _skip(rd, events, depth)
+                depth -= 1
+            elif event != "null":
+                raise rd.fail(f"runs[{len(runs) - 1}].results",
+                              "expected an array, got " + _event_type(event))
+        elif builder is not None:
+            builder.event(event, value)
+    if not top:
+        raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
+    if version != "2.1.0":
+        got = "no version" if version is None else f"version {version!r}"
+        raise rd.fail("version", f"expected SARIF version '2.1.0', got {got}")
+    if not has_runs:
+        raise rd.fail("runs", "missing; a SARIF log needs a runs array")
+    if runs_bad:
+        raise rd.fail("runs", runs_bad)
+    return Outline(runs, counts, sum(counts))
+
+
+def _skip(rd: Reader, events: Iterator[tuple[str, Any]], depth: int) -> int:
+    """Read past the inside of a container just opened at ``depth``, through its end.
+
+    Returns how many values the container holds directly (its items, for an array). The
+    events go through C iterators only: each becomes the depth relative to the container
+    (-1 at its end, where ``takewhile`` stops after taking that event), and the depth
+    table raises ``KeyError`` on the event that opens a level beyond ``MAX_DEPTH``.
+    """
+    guard = _GUARDS.get(depth)
+    if guard is None:
+        guard = _GUARDS[depth] = {-1: False} | dict.fromkeys(range(MAX_DEPTH - depth + 1), True)
+    depths = itertools.accumulate(map(_DELTA.__getitem__, map(_FIRST, events)))
+    inside: Iterator[int] = itertools.takewhile(guard.__getitem__, depths)
+    try:
+        # An item ends at relative depth 0: a scalar item, or the end of a container item.
+        return operator.countOf(inside, 0)
+    except KeyError as e:
+        if e.args == (MAX_DEPTH - depth + 1,):
+            raise _too_deep(rd) from None
+        raise
+
+
+def _too_deep(rd: Reader) -> BadInputError:
+    return rd.fail("$", f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+
+
+def _blank(path: Path) -> bool:
+    """True when the file holds nothing but white space (read up to its first character)."""
+    try:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 16), b""):
+                if block.strip():
+                    return False
+    except OSError:
+        return False  # the parse reports it
+    return True
+
+
+def _close_member(runs: list[dict[str, Any]], member: str, builder: Any) -> None:
+    if member and member != "results" and builder is not None:
+        runs[-1][member] = builder.value
+
+
+def _event_type(event: str) -> str:
+    return {"start_map": "an object", "start_array": "an array", "string": "a string",
+            "number": "a number", "integer": "a number", "double": "a number",
+            "boolean": "a boolean", "null": "null"}.get(event, event)
+
+
+def json_error(name: str, e: Exception) -> BadInputError:
+    """The error for a parser's complaint: not UTF-8, or not valid JSON, at ``$``."""
+    text = str(e).strip().splitlines()
+    first = text[0][:200] if text else type(e).__name__
+    what = "not UTF-8 text" if "UTF8" in first or "UTF-8" in first else f"not valid JSON: {first}"
+    return BadInputError(place(name, "$", what),
+                         hint="check that the file is SARIF 2.1.0 as written")
