@@ -6,13 +6,16 @@ import re
 
 from triage.model import Finding
 
-_WS = re.compile(r"\s+")
 _MASK = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\b\d+\b")
 
 
 def normalise_text(text: str) -> str:
-    """Collapse whitespace, so reindentation does not change identity."""
-    return _WS.sub(" ", text).strip()
+    r"""Collapse whitespace, so reindentation does not change identity.
+
+    Runs of whitespace become one space and the ends are trimmed; ``str.split`` takes the
+    same characters for whitespace as a regular expression's ``\s`` does.
+    """
+    return " ".join(text.split())
 
 
 def mask_message(text: str) -> str:

@@ -22,6 +22,7 @@ from triage.ingest.reader import Reader
 FUNCTION_KINDS = frozenset({"function", "method", "member"})
 PYTHON_SUFFIXES = (".py", ".pyi")
 C_SUFFIXES = (".c", ".h")
+_SOURCE_SUFFIXES = PYTHON_SUFFIXES + C_SUFFIXES
 MAX_SOURCE_BYTES = 16 * 1024**2
 """A larger file is not parsed (generated tables, amalgamations): its functions are unknown."""
 _MAX_PARENTS = 32
@@ -98,12 +99,12 @@ class FunctionLocator:
 
     def function_at(self, path: str, line: int | None) -> str:
         """The innermost function or method of ``path`` containing ``line``, or ``""``."""
-        if line is None or line < 1 or not path.endswith(PYTHON_SUFFIXES + C_SUFFIXES):
+        if line is None or line < 1 or not path.endswith(_SOURCE_SUFFIXES):
             return ""
         spans = self._spans.get(path)
         if spans is None:
             spans = self._spans[path] = self._parse(path)
-        return innermost(spans, line)
+        return innermost(spans, line) if spans else ""
 
     def _parse(self, path: str) -> tuple[_Span, ...]:
         target = self._normaliser.source_file(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from triage.errors import BadInputError, place
@@ -10,17 +11,20 @@ INT_LIMIT = 2**31
 """Integers the reader accepts lie in -INT_LIMIT .. INT_LIMIT - 1."""
 
 
+_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
 def type_name(value: Any) -> str:
     """How an error message names a JSON value's type (``an object``, ``a string``)."""
-    return {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 class Reader:
@@ -51,16 +55,22 @@ class Reader:
     def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
         """Member ``key`` as an object, ``{}`` when absent; else ``BadInputError``."""
         value = parent.get(key)
+        if type(value) is dict:
+            return value
         return {} if value is None else self.obj(value, f"{where}.{key}")
 
     def opt_arr(self, parent: dict[str, Any], key: str, where: str) -> list[Any]:
         """Member ``key`` as an array, ``[]`` when absent; else ``BadInputError``."""
         value = parent.get(key)
+        if type(value) is list:
+            return value
         return [] if value is None else self.arr(value, f"{where}.{key}")
 
     def opt_str(self, parent: dict[str, Any], key: str, where: str) -> str:
         """Member ``key`` as a string, ``""`` when absent; else ``BadInputError``."""
         value = parent.get(key)
+        if type(value) is str:
+            return value
         if value is None:
             return ""
         if not isinstance(value, str):
@@ -70,6 +80,8 @@ class Reader:
     def opt_int(self, parent: dict[str, Any], key: str, where: str) -> int | None:
         """Member ``key`` as an integer, None when absent; else ``BadInputError``."""
         value = parent.get(key)
+        if type(value) is int and -INT_LIMIT <= value < INT_LIMIT:
+            return value
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool):
@@ -77,4 +89,22 @@ class Reader:
         if not -INT_LIMIT <= value < INT_LIMIT:
             # Lines, columns and indexes: SARIF's integers; a database column holds 32 bits.
             raise self.fail(f"{where}.{key}", f"integer {value} out of range")
+        return value
+
+    def opt_word(
+        self, parent: dict[str, Any], key: str, where: str, words: Container[str]
+    ) -> str:
+        """Member ``key`` as one of ``words``, ``""`` when absent or empty.
+
+        Any other value is a ``BadInputError``: a string names the unknown word
+        (``unknown kind 'bogus'``), anything else its type.
+        """
+        value = parent.get(key)
+        if value is None:
+            return ""
+        if type(value) is str and value in words:
+            return value
+        value = self.opt_str(parent, key, where)
+        if value:
+            raise self.fail(f"{where}.{key}", f"unknown {key} {value!r}")
         return value

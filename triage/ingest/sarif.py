@@ -11,11 +11,13 @@ whose ``baselineState`` is ``absent`` are left out: they describe the baseline, 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,16 +26,18 @@ import orjson
 
 from triage.errors import BadInputError, place
 from triage.ingest import states, taxonomy
-from triage.ingest.adapters import RawResult, adapter_for
+from triage.ingest.adapters import GENERIC, RawResult, adapter_for
+from triage.ingest.adapters.base import changed
 from triage.ingest.functions import FunctionLocator, logical_function
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.reader import Reader, type_name
+from triage.ingest.reader import INT_LIMIT, Reader, type_name
 from triage.model import Finding, Location, Provenance, ScanInput, Tool
 from triage.textkeys import text_key
 
 _LEVELS = ("error", "warning", "note", "none")
-_BASELINE_STATES = ("new", "unchanged", "updated", "absent")
-_KINDS = ("fail", "pass", "review", "open", "notApplicable", "informational")
+_LEVEL_WORDS = frozenset(_LEVELS)
+_BASELINE_STATES = frozenset(("new", "unchanged", "updated", "absent"))
+_KINDS = frozenset(("fail", "pass", "review", "open", "notApplicable", "informational"))
 MAX_SARIF_BYTES = 2 * 1024**3
 
 
@@ -45,17 +49,19 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
         raw = path.read_bytes()
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise BadInputError(place(name, "$", "file is empty, expected a SARIF 2.1.0 log"))
     try:
         # orjson for speed; anything it refuses (big integers, NaN, deep nesting, bad
         # UTF-8) is read again by the standard parser, which accepts it or names the place.
-        doc = orjson.loads(raw)
+        with collector_paused():
+            doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         doc = None
     try:
         if doc is None:
-            doc = json.loads(raw)
+            with collector_paused():
+                doc = json.loads(raw)
     except UnicodeDecodeError as e:
         raise BadInputError(place(name, f"byte {e.start}", "not UTF-8 text")) from e
     except RecursionError as e:
@@ -74,6 +80,25 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
         raise rd.fail("runs", "missing; a SARIF log needs a runs array")
     rd.arr(doc["runs"], "runs")
     return doc, raw
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (when it runs at all).
+
+    A parsed log and the findings read from it hold no reference cycles, so reference
+    counting frees them and a collection finds nothing in them; yet collections, which start
+    every few hundred new objects, walk every object still young, and the older generations
+    again and again as they grow. Reading a large log with them takes a third longer.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 Progress = Callable[[int, int], None]
@@ -101,6 +126,13 @@ def read_sarif(
         now = dt.datetime.now(dt.UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
+    with collector_paused():
+        return _read_logs(paths, normaliser, now, progress)
+
+
+def _read_logs(
+    paths: list[Path], normaliser: PathNormaliser, now: dt.datetime, progress: Progress | None
+) -> list[ScanInput]:
     by_tool: dict[str, ScanParts] = {}
     lines: dict[tuple[str, int], str] = {}
     total = sum(file_size(p) for p in paths) if progress else 0
@@ -266,52 +298,47 @@ class RunReader:
         self.overrides = _level_overrides(rd, run, where)
         _read_health(rd, run, where, normaliser, self.base_ids, self.out, self.artifacts)
         self.absent = 0
-        self._rule_info: dict[int, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]] = {}
+        self._rule_info: dict[
+            int, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], str]
+        ] = {}
+        # A run names each file many times: each (uri, uriBaseId) is resolved once.
+        self._paths: dict[tuple[str, str | None], str] = {}
 
     def result(self, i: int, result: Any) -> Finding | None:
         """Read result ``i``; keep and return its finding (None for a baseline-only one)."""
-        rd, out, tool, where = self.rd, self.out, self.out.tool, self.where
-        rwhere = f"{where}.results[{i}]"
-        result = rd.obj(result, rwhere)
+        rd, out, tool = self.rd, self.out, self.out.tool
+        rwhere = f"{self.where}.results[{i}]"
+        if type(result) is not dict:
+            result = rd.obj(result, rwhere)
         rule, rule_id = self.rules.resolve(result, rwhere)
-        state = rd.opt_str(result, "baselineState", rwhere)
-        if state and state not in _BASELINE_STATES:
-            raise rd.fail(f"{rwhere}.baselineState", f"unknown baselineState {state!r}")
+        state = rd.opt_word(result, "baselineState", rwhere, _BASELINE_STATES)
         if state == "absent":
             # SARIF 3.27.24: "absent" means the result was in the baseline but not in this
             # run; it describes the baseline, so it is no finding of this scan.
             self.absent += 1
             return None
         # SARIF 3.27.9: kind defaults to "fail".
-        kind = rd.opt_str(result, "kind", rwhere) or "fail"
-        if kind not in _KINDS:
-            raise rd.fail(f"{rwhere}.kind", f"unknown kind {kind!r}")
+        kind = rd.opt_word(result, "kind", rwhere, _KINDS) or "fail"
         level = _effective_level(rd, result, rule, rule_id, self.overrides, rwhere, kind)
         location = _primary_location(
             rd, result, rwhere, self.normaliser, self.base_ids, self.artifacts, out.lines,
-            (self.logicals, where),
+            (self.logicals, self.where), self._paths,
         )
-        props = rd.opt_obj(result, "properties", rwhere)
+        props = result.get("properties")
+        if type(props) is not dict:
+            props = rd.opt_obj(result, "properties", rwhere)
         # What a result takes from its rule is worked out once per rule.
         known = self._rule_info.get(id(rule))
         if known is None:
-            rule_props = rd.opt_obj(rule, "properties", self.rules.where(rule)) if rule else {}
-            raw_tags = rule_props.get("tags")
-            tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(
-                raw_tags, list
-            ) else ()
-            rule_cwes = taxonomy.cwes(tags, rule_props, taxonomy.taxa_cwes(
-                rd, {}, rule, self.rules, rwhere, self.cwe_taxonomies))
-            known = self._rule_info[id(rule)] = (rule_props, tags, rule_cwes)
-        rule_props, tags, cwe_ids = known
+            known = self._rule_info[id(rule)] = self._read_rule(rule, rwhere)
+        rule_props, tags, cwe_ids, rule_name = known
         if "taxa" in result:
             cwe_ids = taxonomy.cwes(tags, rule_props, taxonomy.taxa_cwes(
                 rd, result, rule, self.rules, rwhere, self.cwe_taxonomies))
-        rule_name = (rule or {}).get("name")
         finding = Finding(
             tool=tool,
             rule_id=rule_id,
-            rule_name=rule_name if isinstance(rule_name, str) and rule_name else rule_id,
+            rule_name=rule_name or rule_id,
             message=_message(rd, result, rule, rwhere),
             location=location,
             level=level,
@@ -322,15 +349,31 @@ class RunReader:
             tags=tags,
             suppression=states.suppression(rd, result, rwhere, self.now),
             tool_fingerprints=states.tool_fingerprints(rd, result, rwhere),
-            rank=_rank(rd, result, rule, rwhere, self.rules.where(rule) if rule else ""),
+            rank=_rank(rd, result, rule, rwhere, self.rules),
         )
-        raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
-        finding = self.adapter.adapt(finding, raw_result)
+        if self.adapter is not GENERIC:  # the generic adapter keeps the finding as it is
+            raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
+            finding = self.adapter.adapt(finding, raw_result)
+            if finding.location.path and self.adapter.parse_failure(finding, raw_result):
+                # A producer that reports an unparsable file as a result (ruff): not analysed.
+                out.not_analysed.add(finding.location.path)
         out.findings.append(finding)
-        if finding.location.path and self.adapter.parse_failure(finding, raw_result):
-            # A producer that reports an unparsable file as a result (ruff): not analysed.
-            out.not_analysed.add(finding.location.path)
         return finding
+
+    def _read_rule(
+        self, rule: dict[str, Any] | None, where: str
+    ) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], str]:
+        """A rule's property bag, tags, CWE ids and name (``""`` when it has none)."""
+        rd = self.rd
+        rule_props = rd.opt_obj(rule, "properties", self.rules.where(rule)) if rule else {}
+        raw_tags = rule_props.get("tags")
+        tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(
+            raw_tags, list
+        ) else ()
+        rule_cwes = taxonomy.cwes(tags, rule_props, taxonomy.taxa_cwes(
+            rd, {}, rule, self.rules, where, self.cwe_taxonomies))
+        name = (rule or {}).get("name")
+        return rule_props, tags, rule_cwes, name if isinstance(name, str) else ""
 
     def finish(self) -> _RunResult:
         """The run's findings, health and notes, once every result was read."""
@@ -352,6 +395,7 @@ class _RuleTable:
         self.by_component: list[list[dict[str, Any]]] = []
         self.by_id: dict[str, dict[str, Any]] = {}
         self._where: dict[int, str] = {}
+        self._found: dict[tuple[str, int | None, int], tuple[dict[str, Any] | None, str]] = {}
         for c_index, comp in enumerate(components):
             cwhere = f"{where}.tool.driver" if c_index == 0 else (
                 f"{where}.tool.extensions[{c_index - 1}]"
@@ -373,8 +417,11 @@ class _RuleTable:
     def resolve(self, result: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str]:
         """Return (rule object or None, rule id) for a result (SARIF 3.27.5-3.27.7)."""
         rd = self.rd
-        rule_id = rd.opt_str(result, "ruleId", where)
-        index = rd.opt_int(result, "ruleIndex", where)
+        rule_id, index = result.get("ruleId"), result.get("ruleIndex")
+        if type(rule_id) is not str:
+            rule_id = rd.opt_str(result, "ruleId", where)
+        if index is not None and not (type(index) is int and -INT_LIMIT <= index < INT_LIMIT):
+            index = rd.opt_int(result, "ruleIndex", where)
         component = 0
         ref = result.get("rule")
         if ref is not None:
@@ -389,6 +436,16 @@ class _RuleTable:
                 # SARIF 3.54.6: toolComponent.index points into tool.extensions; -1 (the
                 # default) or no index means the driver.
                 component = 1 + tc_index if tc_index is not None and tc_index >= 0 else 0
+        # Results name few distinct rules: each (id, index, component) is looked up once.
+        key = (rule_id, index, component)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._lookup(rule_id, index, component)
+        return found
+
+    def _lookup(
+        self, rule_id: str, index: int | None, component: int
+    ) -> tuple[dict[str, Any] | None, str]:
         rule = None
         if index is not None and index >= 0 and component < len(self.by_component):
             rules = self.by_component[component]
@@ -432,11 +489,12 @@ def _effective_level(
 ) -> str:
     # SARIF 3.27.10: level, else the invocation's override, else the rule's
     # defaultConfiguration.level, else "warning".
-    level = rd.opt_str(result, "level", where)
-    if level:
-        if level not in _LEVELS:
-            raise rd.fail(f"{where}.level", f"unknown level {level!r}")
-        return level
+    level = result.get("level")
+    if level is not None:
+        if type(level) is not str or level not in _LEVEL_WORDS:
+            level = rd.opt_word(result, "level", where, _LEVEL_WORDS)
+        if level:
+            return level
     if kind != "fail":
         # SARIF 3.27.10: when kind is not "fail", an absent level defaults to "none".
         return "none"
@@ -481,42 +539,88 @@ def _primary_location(
     artifacts: list[Any],
     lines: dict[tuple[str, int], str],
     logicals: tuple[list[Any], str],
+    paths: dict[tuple[str, str | None], str],
 ) -> Location:
     """The first location's file, region and snippet, and the function it names (SARIF 3.33).
 
-    ``logicals`` is the run's ``logicalLocations`` and the run's JSON path.
+    ``logicals`` is the run's ``logicalLocations`` and the run's JSON path; ``paths`` keeps
+    the run's resolved artifact paths by (uri, uriBaseId).
+
+    Read for every result, so each member is taken as it is when it has the expected type;
+    anything else goes through the reader, which names its JSON path in the error. The
+    members are checked in one fixed order, so a result with several faults always reports
+    the same one.
     """
-    locations = rd.opt_arr(result, "locations", where)
+    locations = result.get("locations")
+    if type(locations) is not list:
+        locations = rd.opt_arr(result, "locations", where)
     if not locations:
         return Location(path="")
+    # The JSON paths of the members, for errors only.
     lwhere = f"{where}.locations[0]"
-    loc = rd.obj(locations[0], lwhere)
-    phys = rd.opt_obj(loc, "physicalLocation", lwhere)
     pwhere = f"{lwhere}.physicalLocation"
-    art = rd.opt_obj(phys, "artifactLocation", pwhere)
-    path = _artifact_path(rd, art, f"{pwhere}.artifactLocation", normaliser, base_ids, artifacts)
-    region = rd.opt_obj(phys, "region", pwhere)
-    rwhere = f"{pwhere}.region"
-    start = rd.opt_int(region, "startLine", rwhere)
-    end = rd.opt_int(region, "endLine", rwhere) or start
-    snippet = rd.opt_obj(region, "snippet", rwhere)
-    text = rd.opt_str(snippet, "text", f"{rwhere}.snippet")
+    loc = locations[0]
+    if type(loc) is not dict:
+        loc = rd.obj(loc, lwhere)
+    phys = loc.get("physicalLocation")
+    if type(phys) is not dict:
+        phys = rd.opt_obj(loc, "physicalLocation", lwhere)
+    art = phys.get("artifactLocation")
+    if type(art) is not dict:
+        art = rd.opt_obj(phys, "artifactLocation", pwhere)
+    uri, base, index = art.get("uri"), art.get("uriBaseId"), art.get("index")
+    if (
+        type(uri) is str and uri and (base is None or type(base) is str)
+        and (index is None or type(index) is int and -INT_LIMIT <= index < INT_LIMIT)
+    ):
+        # A uri wins over an index (SARIF 3.4.5), so the path depends on uri and base only.
+        path = paths.get((uri, base))
+        if path is None:
+            path = paths[(uri, base)] = _artifact_path(
+                rd, art, f"{pwhere}.artifactLocation", normaliser, base_ids, artifacts)
+    else:
+        path = _artifact_path(
+            rd, art, f"{pwhere}.artifactLocation", normaliser, base_ids, artifacts)
+    region = phys.get("region")
+    if type(region) is not dict:
+        region = rd.opt_obj(phys, "region", pwhere)
+    start, end = region.get("startLine"), region.get("endLine")
+    if start is not None and not (type(start) is int and -INT_LIMIT <= start < INT_LIMIT):
+        start = rd.opt_int(region, "startLine", f"{pwhere}.region")
+    if end is not None and not (type(end) is int and -INT_LIMIT <= end < INT_LIMIT):
+        end = rd.opt_int(region, "endLine", f"{pwhere}.region")
+    end = end or start
+    snippet = region.get("snippet")
+    if snippet is None:
+        text = ""
+    else:
+        if type(snippet) is not dict:
+            snippet = rd.opt_obj(region, "snippet", f"{pwhere}.region")
+        text = snippet.get("text")
+        if type(text) is not str:
+            text = rd.opt_str(snippet, "text", f"{pwhere}.region.snippet")
     _remember(lines, path, start, end, text)
-    context = rd.opt_obj(phys, "contextRegion", pwhere)
-    if context:
-        cwhere = f"{pwhere}.contextRegion"
-        c_start = rd.opt_int(context, "startLine", cwhere)
-        _remember(lines, path, c_start, rd.opt_int(context, "endLine", cwhere) or c_start,
-                  rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text", f"{cwhere}.snippet"))
+    if phys.get("contextRegion") is not None:
+        context = rd.opt_obj(phys, "contextRegion", pwhere)
+        if context:
+            cwhere = f"{pwhere}.contextRegion"
+            c_start = rd.opt_int(context, "startLine", cwhere)
+            _remember(lines, path, c_start, rd.opt_int(context, "endLine", cwhere) or c_start,
+                      rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
+                                 f"{cwhere}.snippet"))
     if not text and start is not None:
         text = normaliser.read_lines(path, start, end or start)
+    column = region.get("startColumn")
+    if column is not None and not (type(column) is int and -INT_LIMIT <= column < INT_LIMIT):
+        column = rd.opt_int(region, "startColumn", f"{pwhere}.region")
     return Location(
         path=path,
         start_line=start,
         end_line=end,
-        start_column=rd.opt_int(region, "startColumn", rwhere),
+        start_column=column,
         snippet=text,
-        function=logical_function(rd, loc, logicals[0], lwhere, logicals[1]),
+        function=logical_function(rd, loc, logicals[0], lwhere, logicals[1])
+        if "logicalLocations" in loc else "",
     )
 
 
@@ -525,6 +629,9 @@ def _remember(
 ) -> None:
     """Index the source lines a snippet shows, when its line count fits its region."""
     if not text or not path or start is None or end is None:
+        return
+    if start == end and "\n" not in text[:-1]:  # one line, the common case
+        lines.setdefault((path, start), text.rstrip("\n"))
         return
     parts = text.rstrip("\n").split("\n")
     if len(parts) == end - start + 1:
@@ -546,7 +653,7 @@ def borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str]) 
             end = min(loc.end_line or loc.start_line, loc.start_line + 50)
             texts = [lines.get((loc.path, n)) for n in range(loc.start_line, end + 1)]
             if texts and all(t is not None for t in texts):
-                f = replace(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
+                f = changed(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
         out.append(f)
     return out
 
@@ -559,7 +666,7 @@ def with_functions(findings: list[Finding], locator: FunctionLocator) -> list[Fi
         if not loc.function and loc.path:
             function = locator.function_at(loc.path, loc.start_line)
             if function:
-                f = replace(f, location=replace(loc, function=function))
+                f = changed(f, location=replace(loc, function=function))
         out.append(f)
     return out
 
@@ -587,6 +694,12 @@ def _artifact_path(
 
 
 def _message(rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str) -> str:
+    # The common case first: the result's own text.
+    msg = result.get("message")
+    if type(msg) is dict:
+        text = msg.get("text")
+        if type(text) is str and text:
+            return text
     msg = rd.opt_obj(result, "message", where)
     text = rd.opt_str(msg, "text", f"{where}.message")
     if text:
@@ -606,24 +719,27 @@ def _message(rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, wh
 
 def _rank(
     rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str,
-    rule_where: str = "rule",
+    rules: taxonomy.RuleWhere,
 ) -> float | None:
     """``rank`` of the result, else of the rule's defaultConfiguration (SARIF 3.27.28, 3.50.6).
 
-    0.0-100.0, with -1 (the default) meaning "no rank".
+    0.0-100.0, with -1 (the default) meaning "no rank". ``rules`` names the rule's JSON path.
     """
-    value, vwhere = result.get("rank"), f"{where}.rank"
+    value, from_rule = result.get("rank"), False
     if value is None and rule:
         conf = rule.get("defaultConfiguration")
         if isinstance(conf, dict):
-            value, vwhere = conf.get("rank"), f"{rule_where}.defaultConfiguration.rank"
+            value, from_rule = conf.get("rank"), True
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise rd.fail(vwhere, f"expected a number, got {type_name(value)}")
-    if not -1.0 <= value <= 100.0:
-        raise rd.fail(vwhere, f"rank {value!r} outside -1.0 .. 100.0")
-    return None if value == -1 else float(value)
+        what = f"expected a number, got {type_name(value)}"
+    elif -1.0 <= value <= 100.0:
+        return None if value == -1 else float(value)
+    else:
+        what = f"rank {value!r} outside -1.0 .. 100.0"
+    owner = f"{rules.where(rule)}.defaultConfiguration" if from_rule and rule else where
+    raise rd.fail(f"{owner}.rank", what)
 
 
 def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> float | None:
@@ -657,7 +773,7 @@ def drop_shared_fingerprints(run: _RunResult) -> None:
     if not any(n > 1 for n in counts.values()):
         return
     run.findings = [
-        replace(f, tool_fingerprints=tuple(fp for fp in f.tool_fingerprints if counts[fp] <= 1))
+        changed(f, tool_fingerprints=tuple(fp for fp in f.tool_fingerprints if counts[fp] <= 1))
         if f.tool_fingerprints
         else f
         for f in run.findings
@@ -717,23 +833,21 @@ def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     The line number is never part of it; the occurrence index counts earlier findings with
     the same (tool, rule, path, text) in file order, so two identical lines stay distinct.
     """
+    # File order: path, line, column, then the log's own order; the finding's index last, so
+    # equal positions keep the order they came in.
     order = sorted(
-        range(len(findings)),
-        key=lambda i: (
-            findings[i].location.path,
-            findings[i].location.start_line or 0,
-            findings[i].location.start_column or 0,
-            findings[i].provenance.run,
-            findings[i].provenance.result,
-        ),
+        (loc.path, loc.start_line or 0, loc.start_column or 0, prov.run, prov.result, i)
+        for i, (loc, prov) in enumerate((f.location, f.provenance) for f in findings)
     )
-    seen: Counter[tuple[str, ...]] = Counter()
+    seen: dict[tuple[str, str, str, str], int] = {}
     out = list(findings)
-    for i in order:
+    for position in order:
+        i = position[-1]
         f = findings[i]
         key = (f.tool.name, f.rule_id, f.location.path, text_key(f))
-        occurrence = seen[key]
-        seen[key] += 1
-        digest = hashlib.sha256("\x1f".join((*key, str(occurrence))).encode()).hexdigest()
-        out[i] = replace(f, fingerprint=digest[:32])
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        digest = hashlib.sha256("\x1f".join((*key, str(occurrence))).encode()).hexdigest()[:32]
+        if f.fingerprint != digest:
+            out[i] = changed(f, fingerprint=digest)
     return out

@@ -22,6 +22,8 @@ def suppression(rd: Reader, result: dict[str, Any], where: str, now: dt.datetime
     ``properties.expiryUtc`` (a top-level ``expiryUtc`` is read too), and an accepted
     suppression past it no longer holds.
     """
+    if result.get("suppressions") is None:
+        return Suppression.ACTIVE
     states = []
     for i, sup in enumerate(rd.opt_arr(result, "suppressions", where)):
         swhere = f"{where}.suppressions[{i}]"
@@ -67,6 +69,8 @@ def tool_fingerprints(
     to one (results may share it, e.g. a secret's hash), so it is kept as data whatever its
     value and ``Finding.identity_fingerprints`` leaves it out.
     """
+    if result.get("fingerprints") is None and result.get("partialFingerprints") is None:
+        return ()
     pairs = []
     for key in ("fingerprints", "partialFingerprints"):
         for k, v in sorted(rd.opt_obj(result, key, where).items()):

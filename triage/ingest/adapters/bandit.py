@@ -6,9 +6,7 @@ MEDIUM; its own ratings are ``properties.issue_severity`` and ``issue_confidence
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from triage.ingest.adapters.base import RawResult, upper_word
+from triage.ingest.adapters.base import RawResult, changed, upper_word
 from triage.ingest.adapters.generic import GenericAdapter
 from triage.model import Finding
 
@@ -29,7 +27,7 @@ class BanditAdapter(GenericAdapter):
             # SARIF 3.27.10 would say "warning"; bandit leaves level out only for MEDIUM,
             # which is the same, but its own severity is the authority.
             level = _LEVEL[severity]
-        return replace(
+        return changed(
             finding,
             level=level,
             native_severity=severity,

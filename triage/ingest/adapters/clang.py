@@ -14,9 +14,8 @@ through as the generic adapter reads them.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-from triage.ingest.adapters.base import RawResult
+from triage.ingest.adapters.base import RawResult, changed
 from triage.ingest.adapters.generic import GenericAdapter
 from triage.model import Finding
 
@@ -125,7 +124,7 @@ class ClangAdapter(GenericAdapter):
         cwes = finding.cwe_ids + tuple(
             c for c in checker_cwes(checker, finding.message) if c not in finding.cwe_ids
         )
-        return replace(
+        return changed(
             finding,
             native_severity=native_severity(checker, finding.message),
             # clang's documentation calls alpha checkers experimental, with known false

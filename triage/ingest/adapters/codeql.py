@@ -8,9 +8,7 @@ The reader resolves rules through ``rule.toolComponent`` (SARIF 3.52.7) and read
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from triage.ingest.adapters.base import RawResult, upper_word
+from triage.ingest.adapters.base import RawResult, changed, upper_word
 from triage.ingest.adapters.generic import GenericAdapter
 from triage.model import Finding
 
@@ -30,7 +28,7 @@ class CodeQLAdapter(GenericAdapter):
 
     def adapt(self, finding: Finding, raw: RawResult) -> Finding:
         """Copy the query's severity and precision (very-high counts as HIGH)."""
-        return replace(
+        return changed(
             finding,
             native_severity=upper_word(raw.rule_props.get("problem.severity")),
             native_confidence=_PRECISION.get(upper_word(raw.rule_props.get("precision")), ""),

@@ -7,9 +7,7 @@ rules' ``relationships`` to the CWE taxonomy, which the reader resolves (SARIF 3
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from triage.ingest.adapters.base import RawResult
+from triage.ingest.adapters.base import RawResult, changed
 from triage.ingest.adapters.generic import GenericAdapter
 from triage.model import Finding
 
@@ -24,7 +22,7 @@ class FlawfinderAdapter(GenericAdapter):
         """Rank x 100; the risk level (rank x 5) as native severity."""
         if finding.rank is None or not 0.0 <= finding.rank <= 1.0:
             return finding
-        return replace(
+        return changed(
             finding,
             rank=round(finding.rank * 100.0, 6),
             native_severity=f"LEVEL {round(finding.rank * 5)}",

@@ -9,9 +9,8 @@ semgrep OSS 1.185 calls itself ``Semgrep OSS`` (other editions ``Semgrep PRO``..
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-from triage.ingest.adapters.base import RawResult
+from triage.ingest.adapters.base import RawResult, changed
 from triage.ingest.adapters.generic import GenericAdapter
 from triage.model import Finding
 
@@ -43,4 +42,4 @@ class SemgrepAdapter(GenericAdapter):
         fingerprints = tuple(
             fp for fp in finding.tool_fingerprints if fp[1].strip().lower() != _PLACEHOLDER
         )
-        return replace(finding, native_confidence=confidence, tool_fingerprints=fingerprints)
+        return changed(finding, native_confidence=confidence, tool_fingerprints=fingerprints)
