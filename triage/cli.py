@@ -12,19 +12,21 @@ import getpass
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from triage import __version__, iec, pipeline
+# The store (SQLAlchemy) and the IEC plan are imported where used, and the report formats
+# load on first render: `triage --help` and `triage ingest` start without what they don't run.
+from triage import __version__, pipeline
 from triage.errors import BadInputError, TriageError, place
 from triage.files import write_atomic
 from triage.model import Action, Decision
 from triage.report import FORMATS, RELEASE_ONLY, render, render_for_terminal
 from triage.report.explain import EXPLAIN_FORMATS
 from triage.scoring import MODES, load_rules
-from triage.store import open_store
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
@@ -86,6 +88,8 @@ class TriageGroup(click.Group):
 
 def _context(obj: dict[str, Any]) -> pipeline.Context:
     if "ctx" not in obj:
+        from triage.store import open_store
+
         rules = load_rules(Path(obj["rules"]) if obj.get("rules") else None)
         obj["ctx"] = pipeline.Context(store=open_store(obj.get("db")), rules=rules)
     return obj["ctx"]
@@ -129,6 +133,27 @@ class _ReadingBar:
 def _reading_bar(obj: dict[str, Any]) -> _ReadingBar | None:
     """A bar for long reads, unless -q or stderr is not a terminal (CI logs, pipes)."""
     return None if obj.get("quiet") or not sys.stderr.isatty() else _ReadingBar()
+
+
+class _LazyChoice(click.Choice):
+    """A ``click.Choice`` whose names come from a registry imported only when they are read.
+
+    The command's help, parsing and completion see the names as with a plain ``Choice``;
+    every other command starts without the registry's module.
+    """
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._names = names
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The registry's names, sorted."""
+        return tuple(sorted(self._names()))
+
+    @choices.setter
+    def choices(self, _: Any) -> None:
+        """Ignore the names ``click.Choice`` sets: they are read from the registry."""
 
 
 def _colour() -> bool:
@@ -482,12 +507,25 @@ def iec_group() -> None:
     """IEC 62443-4-1 for a legacy product: requirements, answers template, plan."""
 
 
+def _requirement_formats() -> Iterable[str]:
+    from triage import iec
+
+    return iec.REQUIREMENT_FORMATS
+
+
+def _plan_formats() -> Iterable[str]:
+    from triage import iec
+
+    return iec.PLAN_FORMATS
+
+
 @iec_group.command("requirements")
-@click.option("--format", "fmt", type=click.Choice(sorted(iec.REQUIREMENT_FORMATS)),
-              default="table")
+@click.option("--format", "fmt", type=_LazyChoice(_requirement_formats), default="table")
 @click.pass_obj
 def iec_requirements(obj: dict, fmt: str) -> None:
     """The 47 requirements with the most likely method for a legacy product."""
+    from triage import iec
+
     table = iec.load_requirements()
     _emit(iec.render_requirements(fmt, table), None)
     _say(obj, f"{len(table.requirements)} requirements of IEC 62443-4-1 ({table.source})")
@@ -502,6 +540,8 @@ def iec_template(obj: dict, output: str | None, force: bool) -> None:
     if output and output != "-" and Path(output).exists() and not force:
         raise OutputError(place(output, "", "exists; not overwriting an answers file"),
                           hint="pass --force to overwrite it")
+    from triage import iec
+
     _emit(iec.render_template(iec.load_requirements()), output)
     if output and output != "-":
         _say(obj, f"wrote the answers template to {output}")
@@ -509,7 +549,7 @@ def iec_template(obj: dict, output: str | None, force: bool) -> None:
 
 @iec_group.command("plan")
 @click.argument("answers", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(iec.PLAN_FORMATS)), default="table")
+@click.option("--format", "fmt", type=_LazyChoice(_plan_formats), default="table")
 @click.option("--product", help="Answer question 4 and link evidence from this product's "
                                 "releases in the store (--db).")
 @click.option("-o", "--output", help="Write to this file instead of stdout.")
@@ -517,6 +557,8 @@ def iec_template(obj: dict, output: str | None, force: bool) -> None:
 def iec_plan(obj: dict, answers: str, fmt: str, product: str | None,
              output: str | None) -> None:
     """Turn an answers file into the plan: approach, actions, evidence, flags."""
+    from triage import iec
+
     if product:
         ctx = _context(obj)
         plan = pipeline.iec_plan(Path(answers), ctx.rules, ctx.store, product, ctx.clock)

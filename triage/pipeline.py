@@ -13,14 +13,16 @@ import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+# The `threatmodel` package loads each part on first use (networkx only with a model); the
+# IEC plan is imported where used: `triage ingest` starts without them.
 import threatmodel
-from triage import __version__, iec
+from triage import __version__
 from triage.errors import BadInputError
 from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.sarif import file_size, read_sarif
+from triage.ingest.sarif import collector_paused, file_size, read_sarif
 from triage.ingest.stream import (
     NotContiguous,
     Spool,
@@ -56,8 +58,11 @@ from triage.scoring import MODES, Policy, Rules, capability, make_policy, score
 from triage.scoring.decisions import apply_decision
 from triage.scoring.scope import ALL as ALL_SCOPE
 from triage.scoring.scope import HIGH_RISK_JUSTIFICATION, Scope, ScopedPolicy
-from triage.store import SqlStore
-from triage.store.sql import ReleaseCounts
+
+if TYPE_CHECKING:
+    from triage import iec
+    from triage.store import SqlStore
+    from triage.store.sql import ReleaseCounts
 
 Clock = Callable[[], dt.datetime]
 
@@ -183,9 +188,12 @@ def ingest(
         # its findings to these through a line diff (DESIGN.md §8, identity).
         sources = {path: normaliser.line_hashes(path) for path in sorted(set(found))
                    if path} if source_root is not None else {}
-        return ctx.store.ingest(product, release, batches, after=after, target_sl=target,
-                                threat_model=tm, sources=sources, released=released,
-                                ingest_day=ctx.clock().date())
+        # Findings, rows and links hold no reference cycles: reference counting frees each
+        # chunk, and collections every few hundred allocations would only walk them.
+        with collector_paused():
+            return ctx.store.ingest(product, release, batches, after=after, target_sl=target,
+                                    threat_model=tm, sources=sources, released=released,
+                                    ingest_day=ctx.clock().date())
 
     result: IngestResult | None = None
     if size > stream_threshold() and len(paths) == 1 and source_root is None:
@@ -205,10 +213,11 @@ def ingest(
                 # Reading is the first half of the bar, scoring and storing the second.
                 spool = Spool()
                 stack.callback(spool.close)
-                streamed = stream_sarif(
-                    paths, normaliser, ctx.clock(), spool,
-                    progress=(lambda done, total: progress(done, 2 * total)) if progress
-                    else None)
+                with collector_paused():
+                    streamed = stream_sarif(
+                        paths, normaliser, ctx.clock(), spool,
+                        progress=(lambda done, total: progress(done, 2 * total)) if progress
+                        else None)
                 scans = [st.scan for st in streamed]
                 found = [p for st in streamed for p in st.paths]
                 stored = _StoredCount(sum(st.count for st in streamed), size, progress)
@@ -497,6 +506,8 @@ def iec_plan(answers_path: Path, rules: Rules, store: SqlStore | None = None,
     target SL recorded at ingest) and the evidence points at the product's real releases.
     The answers file may name a threat model (relative to it) for SR-2, SM-5 and SI-1.
     """
+    from triage import iec
+
     table = iec.load_requirements()
     answers = iec.read_answers(answers_path, table)
     target, source = answers.target_sl, "the answers file" if answers.target_sl else ""
@@ -669,16 +680,16 @@ def _model_and_risks(
     return model, threatmodel.component_risks(model)
 
 
-_THREAT_MODEL_VIEWS = {"table": threatmodel.risk_table, "json": threatmodel.risk_json,
-                       "dot": threatmodel.to_dot, "mermaid": threatmodel.to_mermaid}
-THREAT_MODEL_VIEWS = tuple(_THREAT_MODEL_VIEWS)
+THREAT_MODEL_VIEWS = ("table", "json", "dot", "mermaid")
 """Formats of ``show_threat_model``: table and json (``show``), dot and mermaid (``graph``)."""
 
 
 def show_threat_model(path: Path, fmt: str = "table") -> str:
     """A rendered view of the model's components and their risk (``fmt`` in the views)."""
+    views = {"table": threatmodel.risk_table, "json": threatmodel.risk_json,
+             "dot": threatmodel.to_dot, "mermaid": threatmodel.to_mermaid}
     model, risks = _model_and_risks(path)
-    return _THREAT_MODEL_VIEWS[fmt](model, risks)
+    return views[fmt](model, risks)
 
 
 def threat_model_scope(path: Path) -> tuple[str, ...]:
