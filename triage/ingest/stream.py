@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import pickle
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -200,11 +199,14 @@ def stream_direct(
 
 
 class Spool:
-    """A temporary SQLite file of findings by tool and path, and of the lines logs show."""
+    """A temporary SQLite database of findings by tool and path, and of the lines logs show.
 
-    def __init__(self, directory: str | None = None) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="triage-spool-", dir=directory)
-        self.db = sqlite3.connect(Path(self._dir.name) / "spool.db")
+    SQLite's own temporary database: pages beyond its cache go to a file that is removed
+    as soon as it is opened, so nothing is left behind even when ingest is killed.
+    """
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")
         self.db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
             "CREATE TABLE finding (tool TEXT, path TEXT, seq INTEGER, run INTEGER, data BLOB);"
@@ -271,7 +273,6 @@ class Spool:
     def close(self) -> None:
         """Drop the spool file."""
         self.db.close()
-        self._dir.cleanup()
 
 
 def stream_sarif(
