@@ -90,3 +90,18 @@ def test_the_head_revision_constant_is_the_newest_migration() -> None:
     from triage.store.migrate import HEAD
 
     assert head_revision() == HEAD
+
+
+def test_many_releases_placed_at_one_spot_keep_their_order(db_url: str) -> None:
+    """Each ``--after`` halves a gap; when halving runs out, the releases are renumbered."""
+    ctx = _ctx(db_url)
+    for name in ("first", "last"):
+        ctx.store.ingest(PRODUCT, name, [])
+    placed = [f"between-{k}" for k in range(70)]
+    for name in placed:  # each goes right after "first", before the one placed before it
+        ctx.store.ingest(PRODUCT, name, [], after="first")
+    names = [r.name for r in ctx.store.releases(PRODUCT)]
+    assert names == ["first", *reversed(placed), "last"]
+    seqs = [r.seq for r in ctx.store.releases(PRODUCT)]
+    assert len(set(seqs)) == len(seqs) == 72
+    ctx.store.close()

@@ -235,7 +235,7 @@ class SqlStore:
             return Release(product, name, row.seq, sl, row.id,
                            released if date_given else _released_on(row))
         ordered = conn.execute(
-            select(releases.c.name, releases.c.seq)
+            select(releases.c.id, releases.c.name, releases.c.seq)
             .where(releases.c.product_id == pid)
             .order_by(releases.c.seq)
         ).all()
@@ -251,6 +251,13 @@ class SqlStore:
             i = names.index(after)
             nxt = ordered[i + 1].seq if i + 1 < len(ordered) else ordered[i].seq + 2.0
             seq = (ordered[i].seq + nxt) / 2.0
+            if not ordered[i].seq < seq < nxt:
+                # Halving one gap again and again runs out of precision (after some fifty
+                # releases placed at one spot): number the releases afresh, in their order.
+                for k, r in enumerate(ordered):
+                    conn.execute(releases.update().where(releases.c.id == r.id)
+                                 .values(seq=float(k + 1)))
+                seq = i + 1.5
         tm_name, tm_sha = threat_model or (None, None)
         rid = conn.execute(
             insert(releases).values(
