@@ -198,7 +198,13 @@ def ingest(
     result: IngestResult | None = None
     if size > stream_threshold() and len(paths) == 1 and source_root is None:
         # One large log: its files' results stream straight to the store, chunk by chunk.
-        direct = stream_direct(paths[0], normaliser, ctx.clock(), progress)
+        # Reading and storing overlap: the whole bar, in the spool's units (twice the size),
+        # which a log read again through the spool then never takes backwards.
+        forward = _Forward(progress) if progress else None
+        progress = forward
+        direct = stream_direct(paths[0], normaliser, ctx.clock(),
+                               (lambda done, total: forward(2 * done, 2 * total))
+                               if forward else None)
         if direct is not None:
             try:
                 result = store([(direct.scan, ScoredChunks(
@@ -237,6 +243,17 @@ def ingest(
     if notes:
         result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)
+
+
+class _Forward:
+    """Passes progress on, never backwards."""
+
+    def __init__(self, progress: Callable[[int, int], None]) -> None:
+        self.progress, self.done = progress, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done = max(self.done, done)
+        self.progress(self.done, total)
 
 
 class _StoredCount:

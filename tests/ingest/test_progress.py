@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from triage_testkit import ingest, invoke, release_logs
+from triage_testkit import REPO, ingest, invoke, release_logs
 
 from triage import cli as cli_module
 from triage import pipeline
@@ -105,7 +105,25 @@ def test_one_streamed_log_reports_reading_and_storing_together(db_url: str,
     finally:
         ctx.store.close()
     size = log.stat().st_size
-    assert {t for _, t in calls} == {size}
+    assert {t for _, t in calls} == {2 * size}
     dones = [d for d, _ in calls]
     assert dones == sorted(dones) and len(dones) > 5
-    assert dones[-1] == size
+    assert dones[-1] == 2 * size
+
+
+def test_a_log_read_again_through_the_spool_never_takes_the_bar_back(
+        db_url: str, monkeypatch) -> None:
+    """A log that lists a file's results apart is read directly, then spooled."""
+    monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
+    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 2)
+    calls: list[tuple[int, int]] = []
+    log = REPO / "tests" / "data" / "sarif" / "vulnerable-node__codeql-results.sarif"
+    ctx = pipeline.Context(open_store(db_url), load_rules())
+    try:
+        pipeline.ingest(ctx, [log], "p", "1", progress=lambda d, t: calls.append((d, t)))
+    finally:
+        ctx.store.close()
+    size = log.stat().st_size
+    assert {t for _, t in calls} == {2 * size}
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and dones[-1] == 2 * size

@@ -243,3 +243,35 @@ def test_a_repeated_fingerprint_sends_the_log_to_the_spool(
     assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
     assert taken == {"fell back": 1, "spooled": 1}
     assert row_counts(streamed) == row_counts(whole)
+
+
+def test_the_same_log_again_reports_its_stored_health(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files a scanner could not analyse show in the summary of a repeated ingest too, also
+    for a log read as it streams (which learns of them only from its results)."""
+    taken = _taken(monkeypatch)
+    log = REPO / "sample_sarif" / "pymodbus" / "2.1.0" / "ruff.sarif"
+    outs = {}
+    for mode, env in (("whole", None), ("streamed", STREAM)):
+        outs[mode] = _one_log_at_a_time(f"sqlite:///{tmp_path / mode}.db", [log, log], env)
+    assert taken == {"direct": 1}
+    assert outs["streamed"] == outs["whole"]
+    assert "not analysed" in outs["whole"][1] and "already stored" in outs["whole"][1]
+
+
+@pytest.mark.parametrize("env", [None, STREAM], ids=["whole", "streamed"])
+def test_a_fingerprint_with_a_lone_surrogate_is_stored_and_read_back(
+        tmp_path: Path, env: dict[str, str] | None) -> None:
+    """JSON allows ``\\ud800`` alone in a string; the store keeps it and reads it back."""
+    doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.9.2" / "bandit.sarif").read_text())
+    doc["runs"][0]["results"][0]["fingerprints"] = {"stable/v1": "SURROGATE"}
+    text = json.dumps(doc).replace("SURROGATE", "\\ud800")
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    for release in ("1", "2"):  # the second links through the stored fingerprint
+        log = tmp_path / release / "bandit.sarif"
+        log.parent.mkdir()
+        log.write_text(text)
+        _one_log_at_a_time(db, [log], env)
+    rows = diff_json(db, "1", "2")["issues"]
+    assert {r["status"] for r in rows} == {"persisting"}
+    assert "tool-fingerprint" in {r["link"] for r in rows}

@@ -147,7 +147,9 @@ def stream_direct(
     def chunks() -> Iterator[list[Finding]]:
         locator = FunctionLocator(normaliser)
         done: set[str] = set()
-        fingerprints: set[tuple[str, str]] = set()
+        # Hashes, not the values, so that memory stays small on a log where every result
+        # carries one; two values that share a hash only send the log to the spool.
+        fingerprints: set[int] = set()
         chunk: list[Finding] = []
         group: list[Finding] = []
         current: str | None = None
@@ -171,9 +173,10 @@ def stream_direct(
                 continue
             for fp in finding.tool_fingerprints:
                 if fp[0].startswith("fingerprints:"):
-                    if fp in fingerprints:
+                    key = hash(fp)
+                    if key in fingerprints:
                         raise NotContiguous(f"{path.name}: fingerprint {fp[1]!r} repeats")
-                    fingerprints.add(fp)
+                    fingerprints.add(key)
             where = finding.location.path
             if where != current:
                 if where in done:

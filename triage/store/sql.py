@@ -14,7 +14,7 @@ import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -180,6 +180,13 @@ class SqlStore:
                     scan_input = scored.header()
                 if done is None:
                     skipped.append(scan_input.tool.name)
+                    # The same log again: its health as stored (a log read as it streams
+                    # learns of files not analysed only from its results).
+                    kept = conn.execute(select(scans.c.successful, scans.c.not_analysed).where(
+                        scans.c.release_id == rel.key,
+                        scans.c.tool == scan_input.tool.name)).one()
+                    scan_input = replace(scan_input, successful=kept.successful,
+                                         not_analysed=tuple(json.loads(kept.not_analysed)))
                 summaries.append(
                     ScanSummary(
                         tool=scan_input.tool,
@@ -1237,7 +1244,7 @@ def _candidate(r: Any, key: int) -> Candidate:
         key, rule_id, path, line or 0, fingerprint, text, message,
         # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
         # may repeat across results (SARIF 3.27.17).
-        tuple(tuple(p) for p in orjson.loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
+        tuple(tuple(p) for p in _loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
         if tool_fps != "[]" else (),
         column or 0,
     )
@@ -1291,9 +1298,29 @@ def _new_candidate(v: dict[str, Any], key: int, f: Finding) -> Candidate:
                      v["start_column"] or 0)
 
 
+def _dumps(value: Any) -> str:
+    """JSON text of lists of strings, by orjson.
+
+    A lone surrogate (a SARIF string may hold one as an escape) orjson refuses; the standard
+    encoder escapes it.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def _loads(text: str) -> Any:
+    """Parse JSON text the store wrote (``_dumps``, or ``json.dumps`` in earlier versions)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _explain_json(explain: tuple[Reason, ...]) -> str:
     """The reasons as stored: ``[[step, text], ...]``."""
-    return orjson.dumps([[r.step, r.text] for r in explain]).decode()
+    return _dumps([[r.step, r.text] for r in explain])
 
 
 def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
@@ -1314,7 +1341,7 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
         run_index=f.provenance.run,
         result_index=f.provenance.result, fingerprint=f.fingerprint,
         text_key=text_key(f), message_key=message_key(f),
-        tool_fingerprints=orjson.dumps(f.tool_fingerprints).decode()
+        tool_fingerprints=_dumps(f.tool_fingerprints)
         if f.tool_fingerprints else "[]",
     )
 
