@@ -211,7 +211,7 @@ class Spool:
     def __init__(self) -> None:
         self.db = sqlite3.connect("")
         self.db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE finding (tool TEXT, path TEXT, seq INTEGER, run INTEGER, data BLOB);"
             "CREATE TABLE line (path TEXT, line INTEGER, text TEXT, PRIMARY KEY (path, line));"
             "CREATE TABLE fp (run INTEGER, value TEXT);"
