@@ -199,19 +199,30 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return taken
 
 
+def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPatch,
+                         releases: tuple[str, ...]) -> None:
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    taken = _taken(monkeypatch)
+    logs = [p for release in releases for p in sorted(
+        (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))]
+    assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
+    assert taken == {"direct": len(logs)}
+    for old, new in zip(releases, releases[1:], strict=False):
+        assert _statuses(streamed, old, new) == _statuses(whole, old, new), (old, new)
+    assert row_counts(streamed) == row_counts(whole)
+
+
 def test_one_log_read_directly_stores_what_whole_ingest_stores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A log whose files' results come together goes to the store as it streams by."""
-    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
-    taken = _taken(monkeypatch)
-    logs = [p for release in SOME for p in sorted(
-        (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))]
-    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
-    assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
-    assert taken == {"direct": len(logs)}
-    for old, new in zip(SOME, SOME[1:], strict=False):
-        assert _statuses(streamed, old, new) == _statuses(whole, old, new), (old, new)
-    assert row_counts(streamed) == row_counts(whole)
+    _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}",
+                         f"sqlite:///{tmp_path / 's.db'}", monkeypatch, SOME)
+
+
+@pytest.mark.postgres
+def test_one_log_read_directly_on_postgres(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}", pg_url, monkeypatch, SOME[:3])
 
 
 def test_a_log_with_a_file_s_results_apart_is_spooled(
