@@ -12,7 +12,7 @@ from triage import pipeline
 from triage.scoring import load_rules
 from triage.store import open_store
 from triage.store.migrate import head_revision, upgrade
-from triage.store.schema import metadata, releases
+from triage.store.schema import explanations, metadata, releases
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 
@@ -53,12 +53,16 @@ def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path
     created = {"3.6.9": dt.datetime(2024, 6, 27, 15, 0), "3.9.2": dt.datetime(2025, 4, 18, 23, 59)}
     new = create_engine(db_url)
     with new.connect() as src, old.begin() as dst:
+        bodies = dict(src.execute(select(explanations.c.id, explanations.c.body)).all())
         for table in metadata.sorted_tables:
-            if table.name == "scan_change":
-                continue  # revision 0008: the trend compares such scans on the fly
+            if table.name in ("scan_change", "explanation"):
+                continue  # revisions 0008 and 0010
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             for r in rows:
                 r.pop("compared_with", None)  # revision 0008
+                if "explain_id" in r:  # revision 0010: the texts inline, as stored before
+                    r["explain"] = bodies[r.pop("explain_id")]
+                    r["exposure_json"] = bodies[r.pop("exposure_id")]
             if table is releases:
                 for r in rows:
                     del r["released_on"]
@@ -69,7 +73,7 @@ def test_a_database_at_revision_0003_upgrades_without_loss(db_url: str, tmp_path
     with old.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
     old.dispose()
-    before = {**row_counts(db_url), "scan_change": 0}
+    before = {**row_counts(db_url), "scan_change": 0, "explanation": 0}
 
     ctx = _ctx(old_url)  # opening migrates to the newest schema
     with ctx.store.engine.connect() as conn:

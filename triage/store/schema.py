@@ -80,6 +80,15 @@ issues = Table(
 )
 Index("ix_issue_fp", issues.c.product_id, issues.c.tool, issues.c.fingerprint)
 
+explanations = Table(
+    "explanation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+)
+"""The reasons and exposures occurrences share, each stored once (by its sha256)."""
+
 occurrences = Table(
     "occurrence",
     metadata,
@@ -111,8 +120,12 @@ occurrences = Table(
     Column("in_scope", Boolean, nullable=False),
     Column("exposure", Integer, nullable=False),
     Column("risk_score", Integer, nullable=False),
+    # The reasons and the exposure as JSON: inline (rows before revision 0010), or "" with
+    # the text in ``explanation`` under explain_id / exposure_id.
     Column("explain", Text, nullable=False),
     Column("exposure_json", Text, nullable=False),
+    Column("explain_id", Integer),  # explanation.id; explanations are never deleted
+    Column("exposure_id", Integer),
     Column("sarif_file", String(500), nullable=False),
     Column("sarif_sha256", String(64), nullable=False, server_default=""),
     Column("run_index", Integer, nullable=False),

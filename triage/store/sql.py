@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import operator
 from collections import Counter
@@ -72,6 +73,7 @@ from triage.store.identity import Candidate, Link, line_map, link
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
+    explanations,
     issues,
     occurrences,
     products,
@@ -110,6 +112,7 @@ class SqlStore:
     def __init__(self, url: str, clock: Any = None) -> None:
         self.url = url
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._known: dict[str, int] = {}
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (ArgumentError, ImportError, SQLAlchemyError) as e:
@@ -164,6 +167,8 @@ class SqlStore:
             if not name or name != name.strip() or len(name) > 200:
                 raise BadInputError(f"{what} {name!r}: a name must be 1-200 characters without "
                                     "leading or trailing spaces")
+        # Explanations stored by this ingest, by text (its transaction may roll back).
+        self._known = {}
         with self._tx(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 # Two CI jobs ingesting at once: one waits for the other (DESIGN.md §8).
@@ -393,8 +398,37 @@ class SqlStore:
             if hit is not None:
                 row.update(issue_id=hit.issue, link=hit.layer)
             row.update(scan_id=sid, release_id=rel.key)
+        self._explanations(conn, rows)
         if rows:
             _bulk_insert(conn, occurrences, rows)
+
+    def _explanations(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Store each row's reasons and exposure once, in ``explanation``, and refer to them.
+
+        Occurrences of one rule and file share their reasons, of one component their
+        exposure: a scan has few distinct ones, known here (``self._known``) or found by
+        their sha256 among those stored before.
+        """
+        known = self._known
+        new = {t for r in rows for t in (r["explain"], r["exposure_json"]) if t not in known}
+        if new:
+            by_digest = {hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(): t
+                         for t in new}
+            digests = sorted(by_digest)
+            for pass_ in range(2):
+                for i in range(0, len(digests), _IN_LIST):
+                    for eid, digest in conn.execute(
+                            select(explanations.c.id, explanations.c.digest)
+                            .where(explanations.c.digest.in_(digests[i:i + _IN_LIST]))):
+                        known[by_digest[digest]] = eid
+                missing = [dict(digest=d, body=t) for d, t in by_digest.items()
+                           if t not in known]
+                if not missing or pass_:
+                    break
+                _bulk_insert(conn, explanations, missing)
+        for r in rows:
+            r["explain_id"], r["exposure_id"] = known[r["explain"]], known[r["exposure_json"]]
+            r["explain"] = r["exposure_json"] = ""
 
     def _store_chunks(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
                       seq: float, chunks: ScoredChunks, retained: dict[str, int]) -> int:
@@ -917,8 +951,14 @@ class SqlStore:
         with self._tx() as conn:
             tools = {r.id: Tool(r.tool, r.tool_version) for r in conn.execute(
                 select(scans).where(scans.c.release_id == rel.key))}
+            why, where = explanations.alias("why"), explanations.alias("where_")
             rows = conn.execute(
-                select(occurrences).where(occurrences.c.release_id == rel.key)
+                select(occurrences, why.c.body.label("explain_body"),
+                       where.c.body.label("exposure_body"))
+                .select_from(occurrences
+                             .outerjoin(why, why.c.id == occurrences.c.explain_id)
+                             .outerjoin(where, where.c.id == occurrences.c.exposure_id))
+                .where(occurrences.c.release_id == rel.key)
                 .order_by(occurrences.c.risk_score.desc(), occurrences.c.path,
                           occurrences.c.start_line, occurrences.c.id)
             ).all()
@@ -1357,7 +1397,8 @@ def _issue_row(tool: str, iid: int, status: Status, r: Any, p: Any, c: Any) -> I
 
 
 def _scored(r: Any, tool: Tool) -> ScoredFinding:
-    ex = json.loads(r.exposure_json)
+    """A stored occurrence, with ``explain_body`` and ``exposure_body`` from ``explanation``."""
+    ex = json.loads(r.exposure_json or r.exposure_body)
     finding = Finding(
         tool=tool, rule_id=r.rule_id, rule_name=r.rule_name, message=r.message,
         location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet,
@@ -1382,7 +1423,7 @@ def _scored(r: Any, tool: Tool) -> ScoredFinding:
     return ScoredFinding(
         finding=finding, exposure=exposure, base_severity=Severity(r.base_severity),
         severity=Severity(r.severity), risk_score=r.risk_score,
-        explain=tuple(Reason(a, b) for a, b in json.loads(r.explain)),
+        explain=tuple(Reason(a, b) for a, b in json.loads(r.explain or r.explain_body)),
     )
 
 
