@@ -31,3 +31,15 @@ def test_reasons_are_stored_once_and_read_back_whole(db_url: str) -> None:
             steps = [x["step"] for x in f["explain"]]
             assert steps[:2] == ["base-severity", "component"], steps
             assert f["explain"][1]["text"].startswith(f["path"] or "(no file)")
+
+
+def test_a_small_memory_of_texts_stores_the_same(db_url: str, tmp_path, monkeypatch) -> None:
+    """Texts forgotten mid-ingest are found again by their digest, never stored twice."""
+    import triage.store.sql as sql_module
+
+    ingest(db_url, "3.3.0")
+    monkeypatch.setattr(sql_module, "_KNOWN_TEXTS", 1)
+    small = f"sqlite:///{tmp_path / 'small.db'}"
+    ingest(small, "3.3.0")
+    assert row_counts(small) == row_counts(db_url)
+    assert report_json(small, "3.3.0")["findings"] == report_json(db_url, "3.3.0")["findings"]

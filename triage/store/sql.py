@@ -87,6 +87,8 @@ from triage.textkeys import message_key, text_key
 
 _IN_LIST = 2000
 """Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
+_KNOWN_TEXTS = 20_000
+"""Most explanation texts an ingest keeps in memory with their ids."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -410,6 +412,8 @@ class SqlStore:
         their sha256 among those stored before.
         """
         known = self._known
+        if len(known) > _KNOWN_TEXTS:
+            known.clear()  # memory stays bounded; what is stored is found again by digest
         new = {t for r in rows for t in (r["explain"], r["exposure_json"]) if t not in known}
         if new:
             by_digest = {hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(): t
