@@ -77,9 +77,10 @@ def edits(draw: st.DrawFn) -> list[tuple[str, int, int]]:
     Deleted lines are never flagged lines: only the code above a finding changes.
     """
     out = []
+    now = dict(SPANS)  # where the flagged lines are after the edits drawn so far
     for _ in range(draw(st.integers(1, 4))):
-        path = draw(st.sampled_from(sorted(SPANS)))
-        spans = SPANS[path]
+        path = draw(st.sampled_from(sorted(now)))
+        spans = now[path]
         i = draw(st.integers(0, len(spans) - 1))
         start = spans[i][0]
         covered = max((end for s, end in spans if s < start), default=0)
@@ -87,6 +88,8 @@ def edits(draw: st.DrawFn) -> list[tuple[str, int, int]]:
         delta = draw(st.integers(-gap, 40).filter(lambda d: d != 0)) if gap else draw(
             st.integers(1, 40))
         out.append((path, start, delta))
+        # The next edit of this file sees its lines where this one left them.
+        now[path] = [(s + delta, e + delta) if s >= start else (s, e) for s, e in spans]
     return out
 
 
