@@ -70,14 +70,13 @@ def test_cli_ingest_passes_the_bar_only_when_it_may_draw(
         assert progress.shown > 0
 
 
-def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) -> None:
-    """A streamed ingest reads in the first half of the bar and stores in the second."""
+def _streamed_progress(db_url: str, logs: list[Path], monkeypatch, every: int) -> list[int]:
+    """Ingest ``logs`` streamed; the progress reported, each a total of twice their size."""
     monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
     assert stream_threshold() == 0
-    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", every)
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 100)
     calls: list[tuple[int, int]] = []
-    logs = [Path(p) for p in release_logs("3.3.0", ("bandit", "ruff"))]
     ctx = pipeline.Context(open_store(db_url), load_rules())
     try:
         pipeline.ingest(ctx, logs, "p", "1", progress=lambda d, t: calls.append((d, t)))
@@ -87,43 +86,27 @@ def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) 
     assert {t for _, t in calls} == {2 * total}
     dones = [d for d, _ in calls]
     assert dones == sorted(dones)  # never backwards
-    assert any(d < total for d in dones) and any(total < d < 2 * total for d in dones)
     assert dones[-1] == 2 * total
+    return dones
+
+
+def test_streamed_ingest_reports_reading_then_storing(db_url: str, monkeypatch) -> None:
+    """A streamed ingest reads in the first half of the bar and stores in the second."""
+    logs = [Path(p) for p in release_logs("3.3.0", ("bandit", "ruff"))]
+    dones = _streamed_progress(db_url, logs, monkeypatch, 50)
+    total = sum(p.stat().st_size for p in logs)
+    assert any(d < total for d in dones) and any(total < d < 2 * total for d in dones)
 
 
 def test_one_streamed_log_reports_reading_and_storing_together(db_url: str,
                                                                monkeypatch) -> None:
     """One large log is read and stored in one go: one bar, by bytes, never backwards."""
-    monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
-    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 50)
-    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 100)
-    calls: list[tuple[int, int]] = []
-    (log,) = [Path(p) for p in release_logs("3.3.0", ("bandit",))]
-    ctx = pipeline.Context(open_store(db_url), load_rules())
-    try:
-        pipeline.ingest(ctx, [log], "p", "1", progress=lambda d, t: calls.append((d, t)))
-    finally:
-        ctx.store.close()
-    size = log.stat().st_size
-    assert {t for _, t in calls} == {2 * size}
-    dones = [d for d, _ in calls]
-    assert dones == sorted(dones) and len(dones) > 5
-    assert dones[-1] == 2 * size
+    logs = [Path(p) for p in release_logs("3.3.0", ("bandit",))]
+    assert len(_streamed_progress(db_url, logs, monkeypatch, 50)) > 5
 
 
 def test_a_log_read_again_through_the_spool_never_takes_the_bar_back(
         db_url: str, monkeypatch) -> None:
     """A log that lists a file's results apart is read directly, then spooled."""
-    monkeypatch.setenv("TRIAGE_STREAM_BYTES", "0")
-    monkeypatch.setattr(sarif_module, "PROGRESS_EVERY", 2)
-    calls: list[tuple[int, int]] = []
     log = REPO / "tests" / "data" / "sarif" / "vulnerable-node__codeql-results.sarif"
-    ctx = pipeline.Context(open_store(db_url), load_rules())
-    try:
-        pipeline.ingest(ctx, [log], "p", "1", progress=lambda d, t: calls.append((d, t)))
-    finally:
-        ctx.store.close()
-    size = log.stat().st_size
-    assert {t for _, t in calls} == {2 * size}
-    dones = [d for d, _ in calls]
-    assert dones == sorted(dones) and dones[-1] == 2 * size
+    assert _streamed_progress(db_url, [log], monkeypatch, 2)

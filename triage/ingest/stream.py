@@ -125,9 +125,7 @@ def stream_direct(
     spool groups those); the chunks raise ``NotContiguous`` when a file's results come
     back after another file's, or a ``fingerprints`` value repeats.
     """
-    check_size(path)
-    outline = read_outline(path, path.name, hash_file=True)
-    rd = Reader(path.name, outline.sha256)
+    rd, outline = _open(path)
     if len(outline.runs) != 1:
         return None
     reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now)
@@ -295,9 +293,7 @@ def stream_sarif(
     run_key = 0
     parts: dict[str, ScanParts] = {}
     for log_index, path in enumerate(paths):
-        check_size(path)
-        outline = read_outline(path, path.name, hash_file=True)
-        rd = Reader(path.name, outline.sha256)
+        rd, outline = _open(path)
         readers = [RunReader(rd, rd.obj(run, f"runs[{i}]"), i, normaliser, now)
                    for i, run in enumerate(outline.runs)]
         seen = 0
@@ -367,6 +363,13 @@ def _finish(spool: Spool, tool: str, paths: list[str], shared: set[tuple[int, st
                 fp for fp in f.tool_fingerprints if (run, repr(fp)) not in shared))
         findings.append(f)
     return with_fingerprints(with_functions(borrow_snippets(findings, lines), locator))
+
+
+def _open(path: Path) -> tuple[Reader, Outline]:
+    """A log's reader (its name and sha256) and its outline, in one read of the file."""
+    check_size(path)
+    outline = read_outline(path, path.name, hash_file=True)
+    return Reader(path.name, outline.sha256), outline
 
 
 def _results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int, int, Any]]:
