@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 
 class Severity(IntEnum):
@@ -254,21 +255,39 @@ class ScanInput:
     """Run-health notes in words, for reports."""
 
 
+@dataclass(frozen=True, slots=True)
+class RowChunk:
+    """A chunk of scored findings already turned into the store's rows (``SqlStore.rows``).
+
+    What a reader process sends: plain rows cross a pipe and load far faster than records,
+    and turning findings into rows is work the storing process then does not do.
+    """
+
+    rows: list[dict[str, Any]]
+    """One row of the store's occurrence columns per finding, in the chunk's order."""
+    identity: list[tuple[tuple[str, str], ...]]
+    """Each finding's ``identity_fingerprints``, in the same order."""
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 class ScoredChunks:
     """A scan's scored findings in chunks, each holding every finding of its files.
 
     What a streamed ingest hands the store: the store links and writes chunk by chunk, so a
-    scan of a million findings never sits in memory at once.
+    scan of a million findings never sits in memory at once. A chunk is its scored findings,
+    or the rows the store makes of them (``RowChunk``).
     """
 
-    def __init__(self, chunks: Iterable[Sequence[ScoredFinding]],
+    def __init__(self, chunks: Iterable[Sequence[ScoredFinding] | RowChunk],
                  header: Callable[[], ScanInput] | None = None) -> None:
         self._chunks = chunks
         self.header = header
         """The scan's final header, to ask once every chunk was taken (reading the results
         may add files not analysed and notes); None when the header given is final."""
 
-    def __iter__(self) -> Iterator[Sequence[ScoredFinding]]:
+    def __iter__(self) -> Iterator[Sequence[ScoredFinding] | RowChunk]:
         return iter(self._chunks)
 
 

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from triage_testkit import PRODUCT, RELEASES, REPO, diff_json, invoke, row_counts
 
+import triage.ingest.ahead as ahead_module
 import triage.ingest.stream as stream_module
 from triage import pipeline
+from triage.ingest.ahead import stream_direct_ahead
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
 from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sarif
@@ -173,8 +175,12 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts how ingest read each log: directly, directly then spooled, or spooled."""
     taken: Counter[str] = Counter()
 
-    def direct(*args: Any, **kwargs: Any) -> Any:
-        found = stream_direct(*args, **kwargs)
+    def counted(read: Any) -> Any:
+        def direct(*args: Any, **kwargs: Any) -> Any:
+            return counting(read(*args, **kwargs))
+        return direct
+
+    def counting(found: Any) -> Any:
         if found is None:
             return None
         make = found.chunks
@@ -194,7 +200,8 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         taken["spooled"] += 1
         return stream_sarif(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stream_direct", direct)
+    monkeypatch.setattr(pipeline, "stream_direct", counted(stream_direct))
+    monkeypatch.setattr(pipeline, "stream_direct_ahead", counted(stream_direct_ahead))
     monkeypatch.setattr(pipeline, "stream_sarif", spooled)
     return taken
 
@@ -202,6 +209,7 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPatch,
                          releases: tuple[str, ...]) -> None:
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    monkeypatch.setattr(ahead_module, "CHUNK_FINDINGS", 40)
     taken = _taken(monkeypatch)
     logs = [p for release in releases for p in sorted(
         (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))]
@@ -212,8 +220,16 @@ def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPa
     assert row_counts(streamed) == row_counts(whole)
 
 
+@pytest.fixture(params=["reader process", "one process"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A log read directly is read in a reader process (the default on two cores), or not."""
+    monkeypatch.setenv("TRIAGE_READER_PROCESS", "1" if request.param == "reader process"
+                       else "0")
+    return str(request.param)
+
+
 def test_one_log_read_directly_stores_what_whole_ingest_stores(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     """A log whose files' results come together goes to the store as it streams by."""
     _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}",
                          f"sqlite:///{tmp_path / 's.db'}", monkeypatch, SOME)
@@ -221,12 +237,12 @@ def test_one_log_read_directly_stores_what_whole_ingest_stores(
 
 @pytest.mark.postgres
 def test_one_log_read_directly_on_postgres(
-        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}", pg_url, monkeypatch, SOME[:3])
 
 
 def test_a_log_with_a_file_s_results_apart_is_spooled(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     """CodeQL may list a file's results apart: the direct read stops, nothing of it stays,
     and the spool stores what the whole-file ingest stores."""
     taken = _taken(monkeypatch)
@@ -240,7 +256,7 @@ def test_a_log_with_a_file_s_results_apart_is_spooled(
 
 
 def test_a_repeated_fingerprint_sends_the_log_to_the_spool(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     """A ``fingerprints`` value on two results is a placeholder; only the whole run shows it,
     so the direct read hands the log to the spool, which drops it from both."""
     taken = _taken(monkeypatch)
@@ -257,7 +273,7 @@ def test_a_repeated_fingerprint_sends_the_log_to_the_spool(
 
 
 def test_the_same_log_again_reports_its_stored_health(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     """Files a scanner could not analyse show in the summary of a repeated ingest too, also
     for a log read as it streams (which learns of them only from its results)."""
     taken = _taken(monkeypatch)

@@ -58,6 +58,7 @@ from triage.model import (
     Reason,
     RecordedScope,
     Release,
+    RowChunk,
     ScanInput,
     ScanSummary,
     ScoredChunks,
@@ -345,7 +346,7 @@ class SqlStore:
         else:
             rows = [_occurrence_values(s) for s in scored]
             links = self._links(conn, pid, tool, seq,
-                                [_new_candidate(v, i, s.finding)
+                                [_new_candidate(v, i, s.finding.identity_fingerprints)
                                  for i, (v, s) in enumerate(zip(rows, scored, strict=True))],
                                 retained=retained)
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
@@ -434,6 +435,16 @@ class SqlStore:
             r["explain_id"], r["exposure_id"] = known[r["explain"]], known[r["exposure_json"]]
             r["explain"] = r["exposure_json"] = ""
 
+    @staticmethod
+    def rows(chunk: Sequence[ScoredFinding]) -> RowChunk:
+        """The occurrence rows of a chunk of scored findings, as the store writes them.
+
+        Needs no database: a reader process makes them while this process stores the
+        chunk before.
+        """
+        return RowChunk([_occurrence_values(s) for s in chunk],
+                        [s.finding.identity_fingerprints for s in chunk])
+
     def _store_chunks(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
                       seq: float, chunks: ScoredChunks, retained: dict[str, int]) -> int:
         """Store a scan that arrives in chunks of whole files, linking chunk by chunk.
@@ -450,13 +461,14 @@ class SqlStore:
         appeared: set[str] = set()
         count = 0
         for chunk in chunks:
-            rows = [_occurrence_values(s) for s in chunk]
+            prepared = chunk if isinstance(chunk, RowChunk) else self.rows(chunk)
+            rows = prepared.rows
             paths = {r["path"] for r in rows}
             seen |= paths
             appeared |= paths - prev_paths
             known = sorted(paths & prev_paths)
-            candidates = [_new_candidate(v, i, s.finding)
-                          for i, (v, s) in enumerate(zip(rows, chunk, strict=True))
+            candidates = [_new_candidate(v, i, ids)
+                          for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
                           if v["path"] in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, known,
                                 anchors, retained) if candidates else {}
@@ -1335,11 +1347,14 @@ def _exposure_json(e: Exposure, function: str) -> str:
     ))
 
 
-def _new_candidate(v: dict[str, Any], key: int, f: Finding) -> Candidate:
-    """A new row as identity sees it (``_candidate`` without reading the row back)."""
+def _new_candidate(v: dict[str, Any], key: int,
+                   identity: tuple[tuple[str, str], ...]) -> Candidate:
+    """A new row as identity sees it (``_candidate`` without reading the row back).
+
+    ``identity`` is its finding's ``identity_fingerprints``.
+    """
     return Candidate(key, v["rule_id"], v["path"], v["start_line"] or 0, v["fingerprint"],
-                     v["text_key"], v["message_key"], f.identity_fingerprints,
-                     v["start_column"] or 0)
+                     v["text_key"], v["message_key"], identity, v["start_column"] or 0)
 
 
 def _dumps(value: Any) -> str:

@@ -1,0 +1,231 @@
+"""Read one large log in a second process while this one scores and stores what it read.
+
+On a large log read directly (``stream.stream_direct``), reading (parsing, normalising,
+the per-file passes) and storing (scoring, linking, inserts) each take about half the
+time. With two cores or more they overlap: a forked reader process runs
+``stream_direct`` and sends each chunk of whole files down a pipe as soon as it is read,
+while this process stores the chunk before. The pipe holds little, so the reader is at
+most a chunk ahead and memory stays bounded by a chunk in each process.
+
+What the store receives is exactly what ``stream_direct`` gives in one process: the
+scan's header, the chunks in order, the final header. Every problem the reader meets comes
+back as the same exception here (``BadInputError`` with its message and hint,
+``NotContiguous``); a reader that crashes is an internal error whose note carries the
+reader's traceback. The reader writes nothing: no database, no temporary file. It ends
+with this process: a reader whose pipe closed stops at its next message, and one that is
+not needed any more is terminated.
+
+``TRIAGE_READER_PROCESS=0`` keeps reading in this process, ``=1`` asks for the reader
+process; by default it is used on Linux (fork) when at least two CPUs are available.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triage.errors import BadInputError
+from triage.ingest import stream
+from triage.ingest.paths import PathNormaliser
+from triage.ingest.sarif import Progress
+from triage.ingest.stream import NotContiguous
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from triage.model import Finding, ScanInput
+
+
+CHUNK_FINDINGS = 1000
+"""About how many findings the reader sends at a time: the first arrives soon, and
+neither side waits long for the other."""
+PIPE_BYTES = 1 << 20
+
+
+def enabled() -> bool:
+    """Whether a large log is read in a reader process (``TRIAGE_READER_PROCESS``)."""
+    if not sys.platform.startswith("linux"):
+        return False  # fork is the only start method that shares what is loaded
+    choice = os.environ.get("TRIAGE_READER_PROCESS", "")
+    if choice in ("0", "1"):
+        return choice == "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return cores > 1
+
+
+@dataclass
+class AheadScan:
+    """A scan read in a reader process: ``StreamedScan``'s parts, chunks as prepared there."""
+
+    scan: ScanInput
+    """Tool, logs, health and notes as the outline gives them."""
+    count: int
+    """How many findings the scan has."""
+    chunks: Callable[[], Iterator[Any]]
+    """Each chunk of whole files, after ``prepare``, in log order."""
+    header: Callable[[], ScanInput]
+    """The scan's final header, once every chunk was taken."""
+    close: Callable[[], None]
+    """Stops the reader when its chunks are not all taken (the same log again, an error)."""
+
+
+def stream_direct_ahead(
+    path: Path,
+    normaliser: PathNormaliser,
+    now: dt.datetime,
+    progress: Progress | None = None,
+    prepare: Callable[[list[Finding]], Any] = lambda chunk: chunk,
+) -> AheadScan | None:
+    """``stream.stream_direct`` run in a reader process; the same result, read ahead.
+
+    ``prepare`` runs there on each chunk before it is sent (scoring, say): work this
+    process then does not do. It may use anything loaded before the call (the process is
+    forked) but must not touch a database connection.
+    """
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read, args=(receive, send, path, normaliser, now,
+                                           progress is not None, prepare),
+                       name="triage-reader", daemon=True)
+    proc.start()
+    send.close()  # the reader holds the only write end: its exit is this end's EOF
+    import fcntl  # Linux only, as the reader process is
+
+    with contextlib.suppress(OSError):
+        # Room for a chunk or two in the pipe, so that neither side waits on the other's
+        # small hiccups (Linux's default is 64 KiB; an unprivileged process may ask for 1 MiB).
+        fcntl.fcntl(receive.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    link = _Link(proc, receive, path, progress)
+    try:
+        first = link.next()
+    except BaseException:
+        link.close()
+        raise
+    if first[0] == "none":
+        link.close()
+        return None
+    return AheadScan(scan=first[1], count=first[2], chunks=link.chunks, header=link.header,
+                     close=link.close)
+
+
+class _Link:
+    """The storing process's end of the pipe from a reader process."""
+
+    def __init__(self, proc: BaseProcess, conn: Connection, path: Path,
+                 progress: Progress | None) -> None:
+        self.proc, self.conn, self.path, self.progress = proc, conn, path, progress
+        self.final: ScanInput | None = None
+        self.closed = False
+
+    def next(self) -> tuple[Any, ...]:
+        """The reader's next message other than progress; its errors raised here."""
+        while True:
+            try:
+                message: tuple[Any, ...] = pickle.loads(self.conn.recv_bytes())
+            except EOFError:
+                self.proc.join(5)
+                raise RuntimeError(
+                    f"{self.path.name}: the reader process ended without a word "
+                    f"(exit code {self.proc.exitcode})") from None
+            kind = message[0]
+            if kind == "progress":
+                if self.progress:
+                    self.progress(message[1], message[2])
+            elif kind == "bad":
+                raise BadInputError(message[1], hint=message[2])
+            elif kind == "apart":
+                raise NotContiguous(message[1])
+            elif kind == "crash":
+                error = RuntimeError(f"{self.path.name}: the reader process failed: "
+                                     f"{message[1]}")
+                error.add_note(f"the reader process's traceback:\n{message[2]}")
+                raise error
+            else:
+                return message
+
+    def chunks(self) -> Iterator[Any]:
+        """The chunks as the reader sends them; the reader ends when they do."""
+        try:
+            while True:
+                message = self.next()
+                if message[0] == "end":
+                    self.final = message[1]
+                    return
+                yield message[1]
+        finally:
+            self.close()
+
+    def header(self) -> ScanInput:
+        """The scan's final header, which the reader sends after the last chunk."""
+        if self.final is None:
+            raise RuntimeError(f"{self.path.name}: the scan's header was asked for before "
+                               "its last chunk was read")
+        return self.final
+
+    def close(self) -> None:
+        """Stop the reader (when it is still at work) and wait for it."""
+        if self.closed:
+            return
+        self.closed = True
+        self.conn.close()
+        self.proc.join(0 if self.final is None else 5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join()
+
+
+def _read(receive: Connection, send: Connection, path: Path, normaliser: PathNormaliser,
+          now: dt.datetime, with_progress: bool, prepare: Callable[[list[Finding]], Any]
+          ) -> None:
+    """The reader process: ``stream_direct`` with every result and problem sent as a message."""
+    # The read end is the parent's alone: once the parent is gone, a send fails here.
+    receive.close()
+    # Ctrl-C reaches the whole process group; the parent decides, and stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What is read holds no reference cycles: reference counting frees each chunk.
+    gc.disable()
+
+    def put(*message: Any) -> None:
+        send.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+    try:
+        try:
+            direct = stream.stream_direct(
+                path, normaliser, now,
+                (lambda done, total: put("progress", done, total)) if with_progress else None,
+                chunk_findings=CHUNK_FINDINGS)
+            if direct is None:
+                put("none")
+                return
+            put("scan", direct.scan, direct.count)
+            for chunk in direct.chunks():
+                put("chunk", prepare(chunk))
+            put("end", direct.header() if direct.header else direct.scan)
+        except BadInputError as e:
+            put("bad", str(e), e.hint)
+        except NotContiguous as e:
+            put("apart", str(e))
+        except Exception as e:  # noqa: BLE001 - a bug: the parent reports it, exit 70
+            put("crash", f"{type(e).__name__}: {e}", traceback.format_exc())
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent stopped listening: nothing more to do
+    finally:
+        send.close()
