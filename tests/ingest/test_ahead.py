@@ -8,19 +8,23 @@ through the direct path.
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from triage_testkit import PRODUCT, REPO, SAMPLE, invoke, row_counts
+from triage_testkit import PRODUCT, REPO, SAMPLE, diff_json, invoke, row_counts
 
-from triage.ingest import ahead
+from triage.errors import ConfigError
+from triage.ingest import ahead, stream
 from triage.store.sql import SqlStore
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
@@ -30,7 +34,7 @@ LOG = SAMPLE / "3.3.0" / "bandit.sarif"  # 824 results
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many chunks cross the pipe (the reader is forked: it sees the change)."""
-    monkeypatch.setattr(ahead, "CHUNK_FINDINGS", 50)
+    monkeypatch.setattr(stream, "CHUNK_FINDINGS", 50)
 
 
 @pytest.fixture
@@ -50,8 +54,10 @@ def _ingest(db: str, log: Path, reader: str, *extra: str) -> tuple[int, str]:
     return res.exit_code, res.stderr
 
 
-def test_enabled_with_two_cores_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_enabled_with_two_cores_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
     monkeypatch.delenv("TRIAGE_READER_PROCESS", raising=False)
+    monkeypatch.setattr(ahead, "CPU_MAX", str(tmp_path / "no cgroup"))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert ahead.enabled()
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
@@ -61,6 +67,51 @@ def test_enabled_with_two_cores_unless_told_otherwise(monkeypatch: pytest.Monkey
     monkeypatch.setenv("TRIAGE_READER_PROCESS", "0")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert not ahead.enabled()
+
+
+def test_a_cgroup_quota_of_one_cpu_keeps_one_process(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """A container given one CPU on a larger machine (``docker --cpus=1``)."""
+    monkeypatch.delenv("TRIAGE_READER_PROCESS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    quota = tmp_path / "cpu.max"
+    monkeypatch.setattr(ahead, "CPU_MAX", str(quota))
+    for text, cpus, used in (("max 100000\n", 4, True), ("100000 100000\n", 1, False),
+                             ("250000 100000\n", 2.5, True)):
+        quota.write_text(text)
+        assert (ahead.cpus(), ahead.enabled()) == (cpus, used)
+
+
+def test_not_with_another_thread_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked process may inherit a lock another thread holds: no fork then."""
+    monkeypatch.delenv("TRIAGE_READER_PROCESS", raising=False)
+    monkeypatch.setattr(ahead, "cpus", lambda: 2)
+    assert ahead.enabled()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not ahead.enabled()
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_no_process_to_be_had_reads_in_this_one(
+        stored: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fork fails (memory, process limits): the log is read here and stored the same."""
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    shutil.copy(stored.removeprefix("sqlite:///"), alone.removeprefix("sqlite:///"))
+    assert _ingest(alone, LOG, "0")[0] == 0
+
+    def no_fork(self: object) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", no_fork)
+    code, stderr = _ingest(stored, LOG, "1")
+    assert code == 0, stderr
+    assert row_counts(stored) == row_counts(alone)
+    assert diff_json(stored, "3.0.0", "3.3.0") == diff_json(alone, "3.0.0", "3.3.0")
 
 
 def _broken(tmp_path: Path, how: str) -> Path:
@@ -136,16 +187,49 @@ def test_a_reader_killed_mid_way_is_an_internal_error(
     assert row_counts(stored) == before
 
 
-def test_the_same_log_again_stops_the_reader(stored: str) -> None:
-    """The store finds the log already stored and takes no chunk: the reader is stopped."""
+@pytest.mark.parametrize("reader", ["1", "0"])
+def test_other_errors_keep_their_exit_code(stored: str, monkeypatch: pytest.MonkeyPatch,
+                                           reader: str) -> None:
+    """A triage error other than bad input, met while reading: its own exit code (4 here)."""
+
+    def fails(chunk: object) -> object:
+        raise ConfigError("rules.yaml: levels: no such level", hint="fix the rules")
+
+    monkeypatch.setattr(SqlStore, "rows", staticmethod(fails))
+    code, stderr = _ingest(stored, LOG, reader)
+    assert (code, stderr.splitlines()) == (
+        4, ["error: rules.yaml: levels: no such level", "hint: fix the rules"])
+
+
+def test_the_same_log_again_stops_the_reader(stored: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store finds the log already stored and takes no chunk: the reader, still at
+    work, is stopped rather than left to finish."""
     assert _ingest(stored, LOG, "1")[0] == 0
+    rows = SqlStore.rows
+
+    def slow(chunk: object) -> object:
+        time.sleep(0.5)  # every chunk: 17 of them would take 8 seconds
+        return rows(chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlStore, "rows", staticmethod(slow))
+    ends: list[int | None] = []
+    close = ahead._Link.close
+
+    def closing(link: ahead._Link) -> None:
+        close(link)
+        ends.append(link.proc.exitcode)
+
+    monkeypatch.setattr(ahead._Link, "close", closing)
     code, stderr = _ingest(stored, LOG, "1")
     assert code == 0 and "already stored" in stderr
+    assert ends == [-signal.SIGTERM]
 
 
 _SLOW_READER = """
 import sys, time
-from triage.ingest import ahead
+from triage.errors import ConfigError
+from triage.ingest import ahead, stream
 from triage.store.sql import SqlStore
 from triage.cli import cli
 rows = SqlStore.rows

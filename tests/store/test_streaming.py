@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from triage_testkit import PRODUCT, RELEASES, REPO, diff_json, invoke, row_counts
 
-import triage.ingest.ahead as ahead_module
 import triage.ingest.stream as stream_module
 from triage import pipeline
 from triage.ingest.ahead import stream_direct_ahead
@@ -172,11 +171,14 @@ def _one_log_at_a_time(db: str, logs: list[Path], env: dict[str, str] | None) ->
 
 
 def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts how ingest read each log: directly, directly then spooled, or spooled."""
+    """Counts how ingest read each log: directly, directly then spooled, or spooled; and
+    how many direct reads were in a reader process."""
     taken: Counter[str] = Counter()
 
     def counted(read: Any) -> Any:
         def direct(*args: Any, **kwargs: Any) -> Any:
+            if read is stream_direct_ahead:
+                taken["in a reader process"] += 1
             return counting(read(*args, **kwargs))
         return direct
 
@@ -207,14 +209,13 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPatch,
-                         releases: tuple[str, ...]) -> None:
+                         releases: tuple[str, ...], reader: str) -> None:
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
-    monkeypatch.setattr(ahead_module, "CHUNK_FINDINGS", 40)
     taken = _taken(monkeypatch)
     logs = [p for release in releases for p in sorted(
         (REPO / "sample_sarif" / "pymodbus" / release).glob("*.sarif"))]
     assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
-    assert taken == {"direct": len(logs)}
+    assert taken == {"direct": len(logs), **_readers(reader, len(logs))}
     for old, new in zip(releases, releases[1:], strict=False):
         assert _statuses(streamed, old, new) == _statuses(whole, old, new), (old, new)
     assert row_counts(streamed) == row_counts(whole)
@@ -228,17 +229,23 @@ def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
+def _readers(reader: str, logs: int) -> dict[str, int]:
+    """What ``_taken`` counts of reader processes when ``logs`` logs were read directly."""
+    return {"in a reader process": logs} if reader == "reader process" else {}
+
+
 def test_one_log_read_directly_stores_what_whole_ingest_stores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
     """A log whose files' results come together goes to the store as it streams by."""
     _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}",
-                         f"sqlite:///{tmp_path / 's.db'}", monkeypatch, SOME)
+                         f"sqlite:///{tmp_path / 's.db'}", monkeypatch, SOME, reader)
 
 
 @pytest.mark.postgres
 def test_one_log_read_directly_on_postgres(
         tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
-    _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}", pg_url, monkeypatch, SOME[:3])
+    _direct_equals_whole(f"sqlite:///{tmp_path / 'whole.db'}", pg_url, monkeypatch, SOME[:3],
+                         reader)
 
 
 def test_a_log_with_a_file_s_results_apart_is_spooled(
@@ -249,7 +256,7 @@ def test_a_log_with_a_file_s_results_apart_is_spooled(
     log = REPO / "tests" / "data" / "sarif" / "vulnerable-node__codeql-results.sarif"
     whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
     assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
-    assert taken == {"fell back": 1, "spooled": 1}
+    assert taken == {"fell back": 1, "spooled": 1, **_readers(reader, 1)}
     assert row_counts(streamed) == row_counts(whole)
     rows = diff_json(streamed, "sarif", "sarif")["issues"]
     assert rows == diff_json(whole, "sarif", "sarif")["issues"]
@@ -268,7 +275,7 @@ def test_a_repeated_fingerprint_sends_the_log_to_the_spool(
     log.write_text(json.dumps(doc))
     whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
     assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
-    assert taken == {"fell back": 1, "spooled": 1}
+    assert taken == {"fell back": 1, "spooled": 1, **_readers(reader, 1)}
     assert row_counts(streamed) == row_counts(whole)
 
 
@@ -281,7 +288,8 @@ def test_the_same_log_again_reports_its_stored_health(
     outs = {}
     for mode, env in (("whole", None), ("streamed", STREAM)):
         outs[mode] = _one_log_at_a_time(f"sqlite:///{tmp_path / mode}.db", [log, log], env)
-    assert taken == {"direct": 1}
+    # The same log again: a reader starts, and is stopped when the store finds it stored.
+    assert taken == {"direct": 1, **_readers(reader, 2)}
     assert outs["streamed"] == outs["whole"]
     assert "not analysed" in outs["whole"][1] and "already stored" in outs["whole"][1]
 

@@ -4,24 +4,29 @@ On a large log read directly (``stream.stream_direct``), reading (parsing, norma
 the per-file passes) and storing (scoring, linking, inserts) each take about half the
 time. With two cores or more they overlap: a forked reader process runs
 ``stream_direct`` and sends each chunk of whole files down a pipe as soon as it is read,
-while this process stores the chunk before. The pipe holds little, so the reader is at
-most a chunk ahead and memory stays bounded by a chunk in each process.
+while this process stores the chunks before. The pipe holds 1 MiB, so the reader is at
+most a few chunks ahead and memory stays bounded by a few chunks.
 
-What the store receives is exactly what ``stream_direct`` gives in one process: the
-scan's header, the chunks in order, the final header. Every problem the reader meets comes
-back as the same exception here (``BadInputError`` with its message and hint,
+What the store receives is what ``stream_direct`` gives in one process: the scan's
+header, the same chunks (``stream.CHUNK_FINDINGS``, whole files) in the same order, the
+final header. Every problem the reader meets comes back as the same exception here
+(``BadInputError`` and the other ``TriageError`` classes with their message and hint,
 ``NotContiguous``); a reader that crashes is an internal error whose note carries the
 reader's traceback. The reader writes nothing: no database, no temporary file. It ends
-with this process: a reader whose pipe closed stops at its next message, and one that is
-not needed any more is terminated.
+with this process: the kernel stops it when this process dies, a reader whose pipe closed
+stops at its next message, and one that is not needed any more is terminated. When no
+process can be started, the log is read here.
 
 ``TRIAGE_READER_PROCESS=0`` keeps reading in this process, ``=1`` asks for the reader
-process; by default it is used on Linux (fork) when at least two CPUs are available.
+process; by default it is used on Linux (fork) when at least two CPUs are available to
+this process (its affinity and its cgroup's CPU quota) and no other thread runs (a
+forked thread-holding process may inherit a lock that no thread will release).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import gc
 import multiprocessing
@@ -29,6 +34,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from triage.errors import BadInputError
+from triage.errors import BadInputError, ConfigError, DatabaseError, TriageError
 from triage.ingest import stream
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import Progress
@@ -48,10 +54,8 @@ if TYPE_CHECKING:
     from triage.model import Finding, ScanInput
 
 
-CHUNK_FINDINGS = 1000
-"""About how many findings the reader sends at a time: the first arrives soon, and
-neither side waits long for the other."""
 PIPE_BYTES = 1 << 20
+"""The pipe's room (Linux's default is 64 KiB; an unprivileged process may ask for 1 MiB)."""
 
 
 def enabled() -> bool:
@@ -61,11 +65,26 @@ def enabled() -> bool:
     choice = os.environ.get("TRIAGE_READER_PROCESS", "")
     if choice in ("0", "1"):
         return choice == "1"
+    return cpus() >= 2 and threading.active_count() == 1
+
+
+def cpus() -> float:
+    """The CPUs this process may use: its affinity, capped by its cgroup's CPU quota."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        count: float = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return cores > 1
+        count = os.cpu_count() or 1
+    try:
+        # cgroup v2: "max 100000" (no quota) or "150000 100000" (1.5 CPUs).
+        quota, period = Path(CPU_MAX).read_text().split()[:2]
+        if quota != "max":
+            count = min(count, int(quota) / int(period))
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    return count
+
+
+CPU_MAX = "/sys/fs/cgroup/cpu.max"
 
 
 @dataclass
@@ -99,16 +118,25 @@ def stream_direct_ahead(
     """
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read, args=(receive, send, path, normaliser, now,
+    proc = ctx.Process(target=_read, args=(os.getpid(), receive, send, path, normaliser, now,
                                            progress is not None, prepare),
                        name="triage-reader", daemon=True)
-    proc.start()
+    # Ctrl-C before the reader ignores it would print its traceback: the reader starts
+    # with SIGINT blocked, and this process hears a Ctrl-C of that moment right after.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        proc.start()
+    except OSError:
+        # No process to be had (memory, process limits): read here, as with one core.
+        receive.close()
+        send.close()
+        return _here(path, normaliser, now, progress, prepare)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     send.close()  # the reader holds the only write end: its exit is this end's EOF
     import fcntl  # Linux only, as the reader process is
 
     with contextlib.suppress(OSError):
-        # Room for a chunk or two in the pipe, so that neither side waits on the other's
-        # small hiccups (Linux's default is 64 KiB; an unprivileged process may ask for 1 MiB).
         fcntl.fcntl(receive.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     link = _Link(proc, receive, path, progress)
     try:
@@ -121,6 +149,26 @@ def stream_direct_ahead(
         return None
     return AheadScan(scan=first[1], count=first[2], chunks=link.chunks, header=link.header,
                      close=link.close)
+
+
+def _here(path: Path, normaliser: PathNormaliser, now: dt.datetime,
+          progress: Progress | None, prepare: Callable[[list[Finding]], Any]
+          ) -> AheadScan | None:
+    """The same scan read in this process."""
+    direct = stream.stream_direct(path, normaliser, now, progress)
+    if direct is None:
+        return None
+    found = direct
+
+    def chunks() -> Iterator[Any]:
+        return (prepare(chunk) for chunk in found.chunks())
+
+    return AheadScan(scan=direct.scan, count=direct.count, chunks=chunks,
+                     header=direct.header or (lambda: found.scan), close=_nothing)
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Link:
@@ -146,8 +194,8 @@ class _Link:
             if kind == "progress":
                 if self.progress:
                     self.progress(message[1], message[2])
-            elif kind == "bad":
-                raise BadInputError(message[1], hint=message[2])
+            elif kind == "error":
+                raise _ERRORS.get(message[1], TriageError)(message[2], hint=message[3])
             elif kind == "apart":
                 raise NotContiguous(message[1])
             elif kind == "crash":
@@ -192,14 +240,16 @@ class _Link:
                 self.proc.join()
 
 
-def _read(receive: Connection, send: Connection, path: Path, normaliser: PathNormaliser,
-          now: dt.datetime, with_progress: bool, prepare: Callable[[list[Finding]], Any]
-          ) -> None:
+def _read(parent: int, receive: Connection, send: Connection, path: Path,
+          normaliser: PathNormaliser, now: dt.datetime, with_progress: bool,
+          prepare: Callable[[list[Finding]], Any]) -> None:
     """The reader process: ``stream_direct`` with every result and problem sent as a message."""
     # The read end is the parent's alone: once the parent is gone, a send fails here.
     receive.close()
     # Ctrl-C reaches the whole process group; the parent decides, and stops this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _die_with_parent(parent)
     # What is read holds no reference cycles: reference counting frees each chunk.
     gc.disable()
 
@@ -210,8 +260,7 @@ def _read(receive: Connection, send: Connection, path: Path, normaliser: PathNor
         try:
             direct = stream.stream_direct(
                 path, normaliser, now,
-                (lambda done, total: put("progress", done, total)) if with_progress else None,
-                chunk_findings=CHUNK_FINDINGS)
+                (lambda done, total: put("progress", done, total)) if with_progress else None)
             if direct is None:
                 put("none")
                 return
@@ -219,8 +268,8 @@ def _read(receive: Connection, send: Connection, path: Path, normaliser: PathNor
             for chunk in direct.chunks():
                 put("chunk", prepare(chunk))
             put("end", direct.header() if direct.header else direct.scan)
-        except BadInputError as e:
-            put("bad", str(e), e.hint)
+        except TriageError as e:
+            put("error", type(e).__name__, str(e), e.hint)
         except NotContiguous as e:
             put("apart", str(e))
         except Exception as e:  # noqa: BLE001 - a bug: the parent reports it, exit 70
@@ -229,3 +278,19 @@ def _read(receive: Connection, send: Connection, path: Path, normaliser: PathNor
         pass  # the parent stopped listening: nothing more to do
     finally:
         send.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (prctl PR_SET_PDEATHSIG).
+
+    Without it a reader whose parent was killed would stop only at its next message.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)  # the parent died before the request took hold
+
+
+_ERRORS: dict[str, type[TriageError]] = {
+    cls.__name__: cls for cls in (TriageError, BadInputError, ConfigError, DatabaseError)}

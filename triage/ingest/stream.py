@@ -115,7 +115,6 @@ def stream_direct(
     normaliser: PathNormaliser,
     now: dt.datetime,
     progress: Progress | None = None,
-    chunk_findings: int | None = None,
 ) -> StreamedScan | None:
     """Read one log of one run as its results stream by, without a spool.
 
@@ -124,8 +123,7 @@ def stream_direct(
     and go to the store straight away: reading and storing overlap, and no finding is
     written to a temporary file and read back. None when the log has several runs (the
     spool groups those); the chunks raise ``NotContiguous`` when a file's results come
-    back after another file's, or a ``fingerprints`` value repeats. A chunk holds about
-    ``chunk_findings`` findings (``CHUNK_FINDINGS`` by default), in whole files.
+    back after another file's, or a ``fingerprints`` value repeats.
     """
     rd, outline = _open(path)
     if len(outline.runs) != 1:
@@ -183,7 +181,7 @@ def stream_direct(
                     raise NotContiguous(f"{path.name}: results of {where!r} are apart")
                 if group:
                     chunk.extend(close())
-                    if len(chunk) >= (chunk_findings or CHUNK_FINDINGS):
+                    if len(chunk) >= CHUNK_FINDINGS:
                         yield chunk
                         chunk = []
                 if current is not None:
