@@ -21,14 +21,13 @@ import threatmodel
 from triage import __version__
 from triage.errors import BadInputError
 from triage.ingest import ahead
-from triage.ingest.ahead import stream_direct_ahead
+from triage.ingest.ahead import stream_direct_ahead, stream_direct_here
 from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_decisions
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import collector_paused, file_size, read_sarif
 from triage.ingest.stream import (
     NotContiguous,
     Spool,
-    stream_direct,
     stream_sarif,
     stream_threshold,
 )
@@ -205,28 +204,18 @@ def ingest(
         forward = _Forward(progress) if progress else None
         progress = forward
         report = (lambda done, total: forward(2 * done, 2 * total)) if forward else None
-        direct: tuple[ScanInput, ScoredChunks] | None = None
-        close: Callable[[], None] = _nothing
-        if ahead.enabled():
-            # With two cores, a reader process reads, scores and makes the rows of a chunk
-            # while this one links and writes the chunk before.
-            read = stream_direct_ahead(paths[0], normaliser, ctx.clock(), report,
-                                       prepare=lambda chunk: ctx.store.rows(scored(chunk)))
-            if read is not None:
-                direct = (read.scan, ScoredChunks(read.chunks(), read.header))
-                close = read.close
-        else:
-            here = stream_direct(paths[0], normaliser, ctx.clock(), report)
-            if here is not None:
-                direct = (here.scan, ScoredChunks(
-                    (scored(chunk) for chunk in here.chunks()), here.header))
-        if direct is not None:
+        # With two cores, a reader process reads, scores and makes the rows of a chunk
+        # while this one links and writes the chunks before; else this one does it all.
+        read = (stream_direct_ahead if ahead.enabled() else stream_direct_here)(
+            paths[0], normaliser, ctx.clock(), report,
+            prepare=lambda chunk: ctx.store.rows(scored(chunk)))
+        if read is not None:
             try:
-                result = store([direct], [])
+                result = store([(read.scan, ScoredChunks(read.chunks(), read.header))], [])
             except NotContiguous:
                 result = None  # rolled back; the spool groups the log's files
             finally:
-                close()
+                read.close()
     if result is None:
         with contextlib.ExitStack() as stack:
             batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]]
@@ -259,10 +248,6 @@ def ingest(
     if notes:
         result = replace(result, notes=(*notes, *result.notes))
     return result, must_fix_by_sl(ctx, result.release)
-
-
-def _nothing() -> None:
-    pass
 
 
 class _Forward:

@@ -18,10 +18,10 @@ from triage_testkit import PRODUCT, RELEASES, REPO, diff_json, invoke, row_count
 
 import triage.ingest.stream as stream_module
 from triage import pipeline
-from triage.ingest.ahead import stream_direct_ahead
+from triage.ingest.ahead import stream_direct_ahead, stream_direct_here
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import read_sarif
-from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sarif
+from triage.ingest.stream import NotContiguous, Spool, stream_sarif
 from triage.store import open_store
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
@@ -202,7 +202,7 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         taken["spooled"] += 1
         return stream_sarif(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stream_direct", counted(stream_direct))
+    monkeypatch.setattr(pipeline, "stream_direct_here", counted(stream_direct_here))
     monkeypatch.setattr(pipeline, "stream_direct_ahead", counted(stream_direct_ahead))
     monkeypatch.setattr(pipeline, "stream_sarif", spooled)
     return taken

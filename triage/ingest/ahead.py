@@ -130,7 +130,7 @@ def stream_direct_ahead(
         # No process to be had (memory, process limits): read here, as with one core.
         receive.close()
         send.close()
-        return _here(path, normaliser, now, progress, prepare)
+        return stream_direct_here(path, normaliser, now, progress, prepare)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     send.close()  # the reader holds the only write end: its exit is this end's EOF
@@ -151,10 +151,14 @@ def stream_direct_ahead(
                      close=link.close)
 
 
-def _here(path: Path, normaliser: PathNormaliser, now: dt.datetime,
-          progress: Progress | None, prepare: Callable[[list[Finding]], Any]
-          ) -> AheadScan | None:
-    """The same scan read in this process."""
+def stream_direct_here(
+    path: Path,
+    normaliser: PathNormaliser,
+    now: dt.datetime,
+    progress: Progress | None = None,
+    prepare: Callable[[list[Finding]], Any] = lambda chunk: chunk,
+) -> AheadScan | None:
+    """The same scan as ``stream_direct_ahead``, read and prepared in this process."""
     direct = stream.stream_direct(path, normaliser, now, progress)
     if direct is None:
         return None
@@ -164,11 +168,7 @@ def _here(path: Path, normaliser: PathNormaliser, now: dt.datetime,
         return (prepare(chunk) for chunk in found.chunks())
 
     return AheadScan(scan=direct.scan, count=direct.count, chunks=chunks,
-                     header=direct.header or (lambda: found.scan), close=_nothing)
-
-
-def _nothing() -> None:
-    pass
+                     header=direct.header or (lambda: found.scan), close=lambda: None)
 
 
 class _Link:
@@ -243,7 +243,7 @@ class _Link:
 def _read(parent: int, receive: Connection, send: Connection, path: Path,
           normaliser: PathNormaliser, now: dt.datetime, with_progress: bool,
           prepare: Callable[[list[Finding]], Any]) -> None:
-    """The reader process: ``stream_direct`` with every result and problem sent as a message."""
+    """The reader process: ``stream_direct_here``, each chunk and problem sent as a message."""
     # The read end is the parent's alone: once the parent is gone, a send fails here.
     receive.close()
     # Ctrl-C reaches the whole process group; the parent decides, and stops this process.
@@ -256,28 +256,26 @@ def _read(parent: int, receive: Connection, send: Connection, path: Path,
     def put(*message: Any) -> None:
         send.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
 
-    try:
+    # A parent that stopped listening leaves nothing more to do.
+    with contextlib.closing(send), contextlib.suppress(BrokenPipeError, ConnectionResetError):
         try:
-            direct = stream.stream_direct(
+            read = stream_direct_here(
                 path, normaliser, now,
-                (lambda done, total: put("progress", done, total)) if with_progress else None)
-            if direct is None:
+                (lambda done, total: put("progress", done, total)) if with_progress else None,
+                prepare)
+            if read is None:
                 put("none")
                 return
-            put("scan", direct.scan, direct.count)
-            for chunk in direct.chunks():
-                put("chunk", prepare(chunk))
-            put("end", direct.header() if direct.header else direct.scan)
+            put("scan", read.scan, read.count)
+            for chunk in read.chunks():
+                put("chunk", chunk)
+            put("end", read.header())
         except TriageError as e:
             put("error", type(e).__name__, str(e), e.hint)
         except NotContiguous as e:
             put("apart", str(e))
         except Exception as e:  # noqa: BLE001 - a bug: the parent reports it, exit 70
             put("crash", f"{type(e).__name__}: {e}", traceback.format_exc())
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the parent stopped listening: nothing more to do
-    finally:
-        send.close()
 
 
 def _die_with_parent(parent: int) -> None:
