@@ -255,6 +255,16 @@ class ScanInput:
     """Run-health notes in words, for reports."""
 
 
+class NotContiguous(Exception):
+    """A log read in chunks as it streams turned out to need the spool.
+
+    Its results do not hold each file's findings together, several results carry one
+    ``fingerprints`` value (a placeholder, known only once the whole run is read), or a
+    ``fingerprints`` value moved to a file stored before the move was known. Whatever was
+    stored from it is rolled back and the log is read again through the spool.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class RowChunk:
     """A chunk of scored findings already turned into the store's rows (``SqlStore.rows``).
@@ -281,11 +291,16 @@ class ScoredChunks:
     """
 
     def __init__(self, chunks: Iterable[Sequence[ScoredFinding] | RowChunk],
-                 header: Callable[[], ScanInput] | None = None) -> None:
+                 header: Callable[[], ScanInput] | None = None,
+                 identities: Callable[[], Iterator[tuple[tuple[str, str], ...]]] | None = None,
+                 ) -> None:
         self._chunks = chunks
         self.header = header
         """The scan's final header, to ask once every chunk was taken (reading the results
         may add files not analysed and notes); None when the header given is final."""
+        self.identities = identities
+        """Every finding's ``identity_fingerprints`` in log order, known before the first
+        chunk (a spool knows them); None when they arrive only with the chunks."""
 
     def __iter__(self) -> Iterator[Sequence[ScoredFinding] | RowChunk]:
         return iter(self._chunks)

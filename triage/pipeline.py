@@ -26,7 +26,6 @@ from triage.ingest.decisions_file import DecisionEntry, dump_decisions, parse_de
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import collector_paused, file_size, read_sarif
 from triage.ingest.stream import (
-    NotContiguous,
     Spool,
     stream_sarif,
     stream_threshold,
@@ -41,6 +40,7 @@ from triage.model import (
     Finding,
     IngestResult,
     IssueRow,
+    NotContiguous,
     RecordedScope,
     Release,
     ReleaseReport,
@@ -232,8 +232,9 @@ def ingest(
                 scans = [st.scan for st in streamed]
                 found = [p for st in streamed for p in st.paths]
                 stored = _StoredCount(sum(st.count for st in streamed), size, progress)
-                batches = [(st.scan, ScoredChunks(stored.counted(scored(chunk))
-                                                  for chunk in st.chunks()))
+                batches = [(st.scan, ScoredChunks((stored.counted(scored(chunk))
+                                                   for chunk in st.chunks()),
+                                                  identities=st.identities))
                            for st in streamed]
             else:
                 scans = read_sarif(paths, normaliser, now=ctx.clock(), progress=progress)

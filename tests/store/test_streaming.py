@@ -8,6 +8,7 @@ take that path through many chunks, renamed and new files included.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -310,3 +311,93 @@ def test_a_fingerprint_with_a_lone_surrogate_is_stored_and_read_back(
     rows = diff_json(db, "1", "2")["issues"]
     assert {r["status"] for r in rows} == {"persisting"}
     assert "tool-fingerprint" in {r["link"] for r in rows}
+
+
+def _moved_between_files(folder: Path, source: str, target: str) -> int:
+    """Two real bandit releases with a stable ``fingerprints`` value on every result, where
+    one finding of ``source`` moved to ``target`` in the second (both files in both).
+
+    The values hash the rule, file, flagged line and occurrence, as tools' fingerprints do;
+    the moved result keeps the value it had, listed with ``target``'s results. Returns the
+    moved result's index in the first release's log."""
+    def uri(r: dict[str, Any]) -> str:
+        return str(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+
+    def fingerprinted(release: str) -> dict[str, Any]:
+        doc = json.loads((REPO / "sample_sarif" / "pymodbus" / release / "bandit.sarif")
+                         .read_text())
+        seen: Counter[tuple[str, str, str]] = Counter()
+        for r in doc["runs"][0]["results"]:
+            key = (r["ruleId"], uri(r), r["locations"][0]["physicalLocation"]["region"]
+                   ["snippet"]["text"].strip())
+            seen[key] += 1
+            r["fingerprints"] = {"stable/v1": hashlib.sha256(
+                repr((key, seen[key])).encode()).hexdigest()}
+        return doc
+
+    first = fingerprinted("3.3.0")
+    for release, doc in (("3.3.0", first), ("3.6.9", fingerprinted("3.6.9"))):
+        if release == "3.6.9":
+            results = doc["runs"][0]["results"]
+            moved = next(r for r in results if uri(r) == source)
+            was = next(i for i, r in enumerate(first["runs"][0]["results"])
+                       if r["fingerprints"] == moved["fingerprints"])
+            results.remove(moved)
+            moved["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = target
+            at = max(i for i, r in enumerate(results) if uri(r) == target)
+            results.insert(at + 1, moved)
+        (folder / release).mkdir(parents=True)
+        (folder / release / "bandit.sarif").write_text(json.dumps(doc))
+    return was
+
+
+@pytest.mark.parametrize(("source", "target", "expected"), [
+    ("test/test_payload.py", "test/test_device.py", {"direct": 2}),
+    # The store stops the direct read (the reader saw nothing wrong), and spools the log.
+    ("test/test_device.py", "test/test_payload.py", {"direct": 1, "spooled": 1}),
+], ids=["to a file read earlier", "to a file read later"])
+def test_a_fingerprint_that_moved_to_another_file_links_as_whole_ingest_links(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str, source: str,
+        target: str, expected: dict[str, int]) -> None:
+    """A tool's ``fingerprints`` value identifies a result wherever it is. Read in chunks of
+    files, a finding that moved to a file of another chunk still links to its issue; where
+    its old file was stored before the link was known, the log goes to the spool, which
+    knows every fingerprint before it stores."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    folder = tmp_path / "logs"
+    was = _moved_between_files(folder, source, target)
+    logs = [folder / "3.3.0" / "bandit.sarif", folder / "3.6.9" / "bandit.sarif"]
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    taken = _taken(monkeypatch)
+    assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
+    assert taken == {**expected, **_readers(reader, 2)}
+    assert _statuses(streamed, "3.3.0", "3.6.9") == _statuses(whole, "3.3.0", "3.6.9")
+    moved = [(r["status"], r["path"], r["link"])
+             for r in diff_json(streamed, "3.3.0", "3.6.9")["issues"]
+             if r["from"] and r["from"]["file"] == "bandit.sarif" and r["from"]["result"] == was]
+    assert moved == [("persisting", target, "tool-fingerprint")]
+
+
+def test_the_spool_links_a_fingerprint_that_moved_to_another_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the ruff log beside it the bandit log goes through the spool, files in path
+    order; the moved finding links as in the whole-file ingest, either way round."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    for way, (source, target) in enumerate((("test/test_device.py", "test/test_payload.py"),
+                                            ("test/test_payload.py", "test/test_device.py"))):
+        folder = tmp_path / f"logs{way}"
+        was = _moved_between_files(folder, source, target)
+        dbs = {mode: f"sqlite:///{tmp_path / f'{mode}{way}.db'}" for mode in ("w", "s")}
+        for mode, env in (("w", None), ("s", STREAM)):
+            for release in ("3.3.0", "3.6.9"):
+                res = invoke("ingest", str(folder / release / "bandit.sarif"),
+                             str(REPO / "sample_sarif" / "pymodbus" / release / "ruff.sarif"),
+                             "--product", PRODUCT, "--release", release, db=dbs[mode],
+                             env=env)
+                assert res.exit_code == 0, res.stderr
+        assert _statuses(dbs["s"], "3.3.0", "3.6.9") == _statuses(dbs["w"], "3.3.0", "3.6.9")
+        moved = [(r["status"], r["path"], r["link"])
+                 for r in diff_json(dbs["s"], "3.3.0", "3.6.9")["issues"]
+                 if r["from"] and r["from"]["file"] == "bandit.sarif"
+                 and r["from"]["result"] == was]
+        assert moved == [("persisting", target, "tool-fingerprint")]

@@ -46,7 +46,7 @@ from triage.errors import BadInputError, ConfigError, DatabaseError, TriageError
 from triage.ingest import stream
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import Progress
-from triage.ingest.stream import NotContiguous
+from triage.model import NotContiguous
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess

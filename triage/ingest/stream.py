@@ -23,6 +23,7 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import datetime as dt
+import functools
 import os
 import pickle
 import sqlite3
@@ -50,7 +51,7 @@ from triage.ingest.sarif import (
     with_fingerprints,
     with_functions,
 )
-from triage.model import Finding, Location, Provenance, ScanInput, Tool
+from triage.model import Finding, Location, NotContiguous, Provenance, ScanInput, Tool
 
 
 def _by_fields(cls: type) -> None:
@@ -83,6 +84,10 @@ def stream_threshold() -> int:
     return int(value) if value.isdigit() else STREAM_BYTES
 
 
+Shared = set[tuple[int, tuple[str, str]]]
+"""(run, fingerprint) pairs that several results of one run carry: placeholders."""
+
+
 @dataclass
 class StreamedScan:
     """One tool's scan read by streaming: its header, and its findings in chunks of files."""
@@ -99,15 +104,9 @@ class StreamedScan:
     header: Callable[[], ScanInput] | None = None
     """The scan's header once every chunk was taken, when reading the results may still
     change it (files not analysed, notes); None when ``scan`` is final."""
-
-
-class NotContiguous(Exception):
-    """A log read directly turned out to need the spool.
-
-    Its results do not hold each file's findings together, or several results carry one
-    ``fingerprints`` value (a placeholder, known only once the whole run is read). Whatever
-    was stored from it is rolled back and the log is read again through the spool.
-    """
+    identities: Callable[[], Iterator[tuple[tuple[str, str], ...]]] | None = None
+    """Every finding's ``identity_fingerprints`` in log order, before the first chunk (a
+    spool knows them; a log read directly does not)."""
 
 
 def stream_direct(
@@ -212,20 +211,20 @@ class Spool:
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE finding (tool TEXT, path TEXT, seq INTEGER, run INTEGER, data BLOB);"
             "CREATE TABLE line (path TEXT, line INTEGER, text TEXT, PRIMARY KEY (path, line));"
-            "CREATE TABLE fp (run INTEGER, value TEXT);"
+            "CREATE TABLE fp (tool TEXT, seq INTEGER, run INTEGER, k TEXT, v TEXT);"
         )
         self.seq = 0
         self._rows: list[tuple[str, str, int, int, bytes]] = []
-        self._fps: list[tuple[int, str]] = []
+        self._fps: list[tuple[str, int, int, str, str]] = []
         self._indexed = False
 
     def add(self, tool: str, run: int, finding: Finding) -> None:
         """Keep one finding of a run (``run`` numbers the runs of the whole call)."""
         self._rows.append((tool, finding.location.path, self.seq, run,
                            pickle.dumps(finding, pickle.HIGHEST_PROTOCOL)))
+        self._fps.extend((tool, self.seq, run, k, v) for k, v in finding.tool_fingerprints
+                         if k.startswith("fingerprints:"))
         self.seq += 1
-        self._fps.extend((run, repr(fp)) for fp in finding.tool_fingerprints
-                         if fp[0].startswith("fingerprints:"))
         if len(self._rows) >= _BATCH:
             self.flush()
 
@@ -238,13 +237,14 @@ class Spool:
     def flush(self) -> None:
         """Write what is buffered."""
         self.db.executemany("INSERT INTO finding VALUES (?, ?, ?, ?, ?)", self._rows)
-        self.db.executemany("INSERT INTO fp VALUES (?, ?)", self._fps)
+        self.db.executemany("INSERT INTO fp VALUES (?, ?, ?, ?, ?)", self._fps)
         self._rows, self._fps = [], []
 
     def _index(self) -> None:
         if not self._indexed:
             self.flush()
             self.db.execute("CREATE INDEX ix_finding ON finding (tool, path, seq)")
+            self.db.execute("CREATE INDEX ix_fp ON fp (tool, seq)")
             self._indexed = True
 
     def counts(self, tool: str) -> list[tuple[str, int]]:
@@ -253,12 +253,32 @@ class Spool:
         return self.db.execute("SELECT path, count(*) FROM finding WHERE tool = ? "
                                "GROUP BY path ORDER BY path", (tool,)).fetchall()
 
-    def shared(self) -> set[tuple[int, str]]:
+    def shared(self) -> Shared:
         """(run, fingerprint) pairs that several results of one run carry: placeholders."""
         self._index()
-        rows = self.db.execute("SELECT run, value FROM fp GROUP BY run, value "
+        rows = self.db.execute("SELECT run, k, v FROM fp GROUP BY run, k, v "
                                "HAVING count(*) > 1").fetchall()
-        return {(r, v) for r, v in rows}
+        return {(r, (k, v)) for r, k, v in rows}
+
+    def identities(self, tool: str, shared: Shared
+                   ) -> Iterator[tuple[tuple[str, str], ...]]:
+        """The ``identity_fingerprints`` of a tool's findings that have any, in log order.
+
+        Placeholders (``shared``) are left out, as the chunks leave them out.
+        """
+        self._index()
+        seq = -1
+        ids: list[tuple[str, str]] = []
+        for n, run, k, v in self.db.execute("SELECT seq, run, k, v FROM fp WHERE tool = ? "
+                                            "ORDER BY seq, rowid", (tool,)):
+            if n != seq:
+                if ids:
+                    yield tuple(ids)
+                seq, ids = n, []
+            if (run, (k, v)) not in shared:
+                ids.append((k, v))
+        if ids:
+            yield tuple(ids)
 
     def load(self, tool: str, paths: list[str]) -> tuple[list[tuple[int, Finding]],
                                                          dict[tuple[str, int], str]]:
@@ -328,12 +348,13 @@ def stream_sarif(
             count=sum(n for _, n in counts),
             paths=[p for p, _ in counts],
             chunks=_chunker(spool, tool_name, counts, shared, locator),
+            identities=functools.partial(spool.identities, tool_name, shared),
         ))
     return scans
 
 
 def _chunker(
-    spool: Spool, tool: str, counts: list[tuple[str, int]], shared: set[tuple[int, str]],
+    spool: Spool, tool: str, counts: list[tuple[str, int]], shared: Shared,
     locator: FunctionLocator,
 ) -> Callable[[], Iterator[list[Finding]]]:
     def chunks() -> Iterator[list[Finding]]:
@@ -351,16 +372,16 @@ def _chunker(
     return chunks
 
 
-def _finish(spool: Spool, tool: str, paths: list[str], shared: set[tuple[int, str]],
+def _finish(spool: Spool, tool: str, paths: list[str], shared: Shared,
             locator: FunctionLocator) -> list[Finding]:
     """A chunk's findings after the passes the whole-file path runs on a scan."""
     loaded, lines = spool.load(tool, paths)
     findings = []
     for run, f in loaded:
-        if shared and any((run, repr(fp)) in shared for fp in f.tool_fingerprints):
+        if shared and any((run, fp) in shared for fp in f.tool_fingerprints):
             # SARIF 3.27.16: a fingerprint several results of a run carry is a placeholder.
             f = replace(f, tool_fingerprints=tuple(
-                fp for fp in f.tool_fingerprints if (run, repr(fp)) not in shared))
+                fp for fp in f.tool_fingerprints if (run, fp) not in shared))
         findings.append(f)
     return with_fingerprints(with_functions(borrow_snippets(findings, lines), locator))
 

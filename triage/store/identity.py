@@ -32,9 +32,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+
+from triage.model import NotContiguous
 
 NEAR_LINES = 3
 """Largest distance, after the local shift, at which layer 3 still links two findings."""
@@ -106,6 +108,8 @@ def link(
     history: dict[str, int],
     line_maps: dict[str, dict[int, int]] | None = None,
     anchors: dict[str, list[tuple[int, int]]] | None = None,
+    given: dict[int, Link] | None = None,
+    taken_before: set[int] | None = None,
 ) -> dict[int, Link]:
     """Link new findings to previous ones (the last release) and to older issues.
 
@@ -116,9 +120,14 @@ def link(
     releases were ingested with ``--source-root``. ``anchors`` holds, per file, how other
     scanners' findings moved between the same two releases (old line, new line): the
     lines moved alike for every scanner, so they place this scanner's findings too.
+
+    ``given`` holds links the tool's fingerprints made before (``FingerprintLinks``: a scan
+    stored in chunks of files, whose issues may lie in files ``previous`` does not hold);
+    ``taken_before`` every issue such links claimed. The other layers work around them as
+    when every file is here.
     """
-    links: dict[int, Link] = {}
-    taken: set[int] = set()
+    links: dict[int, Link] = dict(given or {})
+    taken = set(taken_before or ()) | {hit.issue for hit in links.values()}
 
     def claim(cand: Candidate, issue: int, layer: str) -> None:
         links[cand.key] = Link(cand.key, issue, layer)
@@ -131,6 +140,8 @@ def link(
             by_tool_fp.setdefault(fp, p.key)
     if by_tool_fp:
         for c in new:
+            if c.key in links:
+                continue
             for fp in c.tool_fingerprints:
                 issue = by_tool_fp.get(fp)
                 if issue is not None and issue not in taken:
@@ -313,6 +324,70 @@ def link(
         if issue is not None and issue not in taken:
             claim(c, issue, "content")
     return links
+
+
+Fingerprint = tuple[str, str]
+"""A tool fingerprint as a (``fingerprints:KEY``, value) pair."""
+
+
+class FingerprintLinks:
+    """Layer 1 (the tool's own fingerprints) for a scan stored in chunks of files.
+
+    A ``fingerprints`` value identifies a result wherever it is, also in a file of another
+    chunk; the other layers work within a file. ``load`` gives the previous scan's values,
+    each with its issue and file (read once, and only if some new finding has a value).
+    With ``identities`` (every new finding's values in log order, known before the first
+    chunk, as a spool knows them) the links are made at once, as the whole-file ingest
+    makes them. Without, they are made chunk by chunk in log order; a link to an issue
+    whose file an earlier chunk already stored would have changed how that chunk linked,
+    so it raises ``NotContiguous`` and the log goes to the spool.
+    """
+
+    def __init__(self, load: Callable[[], dict[Fingerprint, tuple[int, str]]],
+                 identities: Iterable[tuple[Fingerprint, ...]] | None = None) -> None:
+        self._load = load
+        self._previous: dict[Fingerprint, tuple[int, str]] | None = None
+        self._ahead: dict[Fingerprint, int] | None = None
+        self._stored: set[str] = set()
+        self.taken: set[int] = set()
+        """Every issue these links claimed (all of them at once, given ``identities``)."""
+        if identities is not None:
+            self._ahead = {}
+            for ids in identities:
+                hit = self._claim(ids)
+                if hit is not None:
+                    self._ahead[hit[0]] = hit[1]
+
+    def _claim(self, ids: tuple[Fingerprint, ...]) -> tuple[Fingerprint, int] | None:
+        """As ``link`` layer 1: the first value of a finding that an unclaimed issue has."""
+        if not ids:
+            return None
+        if self._previous is None:
+            self._previous = self._load()
+        for fp in ids:
+            hit = self._previous.get(fp)
+            if hit is not None and hit[0] not in self.taken:
+                if hit[1] in self._stored:
+                    raise NotContiguous(f"fingerprint {fp[1]!r} moved from {hit[1]!r}, "
+                                        "stored before")
+                self.taken.add(hit[0])
+                return fp, hit[0]
+        return None
+
+    def chunk(self, identity: list[tuple[Fingerprint, ...]], paths: set[str]
+              ) -> dict[int, Link]:
+        """The links of a chunk's findings (``identity``: each one's values) by position."""
+        out: dict[int, Link] = {}
+        for i, ids in enumerate(identity):
+            if self._ahead is not None:
+                issue = next((self._ahead[fp] for fp in ids if fp in self._ahead), None)
+            else:
+                hit = self._claim(ids)
+                issue = None if hit is None else hit[1]
+            if issue is not None:
+                out[i] = Link(i, issue, "tool-fingerprint")
+        self._stored |= paths
+        return out
 
 
 def _left_by_message(

@@ -70,7 +70,7 @@ from triage.model import (
     Tier,
     Tool,
 )
-from triage.store.identity import Candidate, Link, line_map, link
+from triage.store.identity import Candidate, Fingerprint, FingerprintLinks, Link, line_map, link
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
@@ -451,12 +451,16 @@ class SqlStore:
 
         Findings in files the previous scan had link within their chunk; findings in files
         it did not have are stored as new first, then linked together at the end against
-        the files that vanished (renames) and older releases (returns).
+        the files that vanished (renames) and older releases (returns). The tool's own
+        ``fingerprints`` values link across files and chunks (``FingerprintLinks``).
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
             select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
         anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
+        by_fp = FingerprintLinks(
+            lambda: self._identity_fingerprints(conn, prev_scan),
+            chunks.identities() if chunks.identities and prev_scan is not None else None)
         seen: set[str] = set()
         appeared: set[str] = set()
         count = 0
@@ -467,31 +471,57 @@ class SqlStore:
             seen |= paths
             appeared |= paths - prev_paths
             known = sorted(paths & prev_paths)
+            given = by_fp.chunk(prepared.identity, paths) if prev_scan is not None else {}
             candidates = [_new_candidate(v, i, ids)
                           for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
                           if v["path"] in prev_paths]
-            links = self._links(conn, pid, tool, seq, candidates, known,
-                                anchors, retained) if candidates else {}
+            links = self._links(conn, pid, tool, seq, candidates, known, anchors, retained,
+                                given, by_fp.taken) if candidates else given
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count += len(rows)
         if (prev_scan is not None or retained) and appeared:
             self._link_appeared(conn, pid, tool, seq, sid, sorted(appeared),
-                                sorted(prev_paths - seen), anchors, retained)
+                                sorted(prev_paths - seen), anchors, retained, by_fp.taken)
         return count
+
+    @staticmethod
+    def _identity_fingerprints(conn: Connection, scan: int | None
+                               ) -> dict[Fingerprint, tuple[int, str]]:
+        """Each ``fingerprints`` value of a scan, with its issue and file (first wins)."""
+        out: dict[Fingerprint, tuple[int, str]] = {}
+        if scan is None:
+            return out
+        for issue_id, path, fps in conn.execute(
+                select(occurrences.c.issue_id, occurrences.c.path,
+                       occurrences.c.tool_fingerprints)
+                .where(occurrences.c.scan_id == scan,
+                       occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
+                .order_by(occurrences.c.id)):
+            for key, value in _loads(fps):
+                if str(key).startswith("fingerprints:"):
+                    out.setdefault((key, value), (issue_id, path))
+        return out
 
     def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
                        appeared: list[str], vanished: list[str],
                        anchors: dict[str, list[tuple[int, int]]],
-                       retained: dict[str, int]) -> None:
-        """Link the stored findings of files new to this scan: renames and returns."""
+                       retained: dict[str, int], taken: set[int]) -> None:
+        """Link the stored findings of files new to this scan: renames and returns.
+
+        Those the tool's fingerprints linked already, and the issues ``taken`` by such links,
+        stay as they are.
+        """
         rows: list[Any] = []
         for i in range(0, len(appeared), _IN_LIST):
-            rows.extend(conn.execute(select(*_CANDIDATE_COLUMNS).where(
+            rows.extend(conn.execute(select(*_CANDIDATE_COLUMNS, occurrences.c.link).where(
                 occurrences.c.scan_id == sid,
                 occurrences.c.path.in_(appeared[i:i + _IN_LIST]))).all())
         rows.sort(key=lambda r: r.id)
-        links = self._links(conn, pid, tool, seq, [_candidate(r, r.id) for r in rows],
-                            appeared + vanished, anchors, retained)
+        given = {r.id: Link(r.id, r.issue_id, r.link) for r in rows
+                 if r.link == "tool-fingerprint"}
+        links = {k: hit for k, hit in self._links(
+            conn, pid, tool, seq, [_candidate(r, r.id) for r in rows], appeared + vanished,
+            anchors, retained, given, taken).items() if k not in given}
         if not links:
             return
         by_id = {r.id: r for r in rows}
@@ -506,6 +536,8 @@ class SqlStore:
         paths: Sequence[str] | None = None,
         anchors: dict[str, list[tuple[int, int]]] | None = None,
         retained: dict[str, int] | None = None,
+        given: dict[int, Link] | None = None,
+        taken: set[int] | None = None,
     ) -> dict[int, Link]:
         """Link candidates of a release at ``seq`` to the tool's issues before it.
 
@@ -513,7 +545,8 @@ class SqlStore:
         whole files: every layer but the tool's own fingerprints works within a file).
         ``anchors`` are the other scanners' line shifts when already known. ``retained``
         maps the content fingerprints of a replaced log of this release to their issues:
-        a finding found again takes its issue back.
+        a finding found again takes its issue back. ``given`` and ``taken`` are the links
+        the tool's fingerprints made across a chunked scan's files (``FingerprintLinks``).
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
@@ -549,7 +582,7 @@ class SqlStore:
         if wanted is not None:
             anchors = {p: a for p, a in anchors.items() if p in wanted}
         return link(new, previous, history, self._line_maps(conn, pid, seq, prev_scan, new),
-                    anchors)
+                    anchors, given, taken)
 
     def _previous_scan(self, conn: Connection, pid: int, tool: str, seq: float) -> int | None:
         """The id of the tool's scan in the latest release before ``seq``."""
