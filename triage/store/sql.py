@@ -395,12 +395,13 @@ class SqlStore:
                 insert(issues).returning(issues.c.id, sort_by_parameter_order=True), values,
             ).scalars().all()
         for i, issue_id in zip(fresh, new_ids, strict=True):
-            rows[i].update(issue_id=issue_id, link="new")
+            rows[i]["issue_id"], rows[i]["link"] = issue_id, "new"
+        release_id = rel.key
         for i, row in enumerate(rows):
             hit = links.get(i)
             if hit is not None:
-                row.update(issue_id=hit.issue, link=hit.layer)
-            row.update(scan_id=sid, release_id=rel.key)
+                row["issue_id"], row["link"] = hit.issue, hit.layer
+            row["scan_id"], row["release_id"] = sid, release_id
         self._explanations(conn, rows)
         if rows:
             _bulk_insert(conn, occurrences, rows)
@@ -1410,32 +1411,44 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def _explain_json(explain: tuple[Reason, ...]) -> str:
-    """The reasons as stored: ``[[step, text], ...]``."""
+    """The reasons as stored: ``[[step, text], ...]``.
+
+    Findings of one rule and component share their reasons: one text for them all, which
+    a reader process's pipe then carries once per chunk.
+    """
     return _dumps([[r.step, r.text] for r in explain])
 
 
+@functools.lru_cache(maxsize=1024)
+def _cwe_text(cwe_ids: tuple[int, ...]) -> str:
+    """CWE ids as stored: ``787,125``."""
+    return ",".join(str(c) for c in cwe_ids)
+
+
 def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
-    f, e, loc = s.finding, s.exposure, s.finding.location
-    return dict(
-        rule_id=f.rule_id, rule_name=f.rule_name, path=loc.path, start_line=loc.start_line,
-        end_line=loc.end_line, start_column=loc.start_column, message=f.message,
-        snippet=loc.snippet, level=f.level, kind=f.kind, suppression=f.suppression.value,
-        native_severity=f.native_severity, native_confidence=f.native_confidence,
-        security_severity=f.security_severity, cwe=",".join(str(c) for c in f.cwe_ids),
-        base_severity=int(s.base_severity), severity=int(s.severity),
-        component=e.component_id, component_kind=e.component_kind, tier=int(e.tier),
-        in_scope=not e.out_of_scope,
-        exposure=e.exposure, risk_score=s.risk_score,
-        explain=_explain_json(s.explain),
-        exposure_json=_exposure_json(e, loc.function),
-        sarif_file=f.provenance.file, sarif_sha256=f.provenance.sha256,
-        run_index=f.provenance.run,
-        result_index=f.provenance.result, fingerprint=f.fingerprint,
-        text_key=text_key(f), message_key=message_key(f),
-        tool_fingerprints=_dumps(f.tool_fingerprints)
-        if f.tool_fingerprints else "[]",
-    )
+    f, e, loc, prov = s.finding, s.exposure, s.finding.location, s.finding.provenance
+    # A dict display, not dict(**kwargs): a row per finding, and the keyword form builds
+    # every row twice.
+    return {
+        "rule_id": f.rule_id, "rule_name": f.rule_name, "path": loc.path,
+        "start_line": loc.start_line, "end_line": loc.end_line,
+        "start_column": loc.start_column, "message": f.message, "snippet": loc.snippet,
+        "level": f.level, "kind": f.kind, "suppression": f.suppression.value,
+        "native_severity": f.native_severity, "native_confidence": f.native_confidence,
+        "security_severity": f.security_severity, "cwe": _cwe_text(f.cwe_ids),
+        "base_severity": int(s.base_severity), "severity": int(s.severity),
+        "component": e.component_id, "component_kind": e.component_kind,
+        "tier": int(e.tier), "in_scope": not e.out_of_scope,
+        "exposure": e.exposure, "risk_score": s.risk_score,
+        "explain": _explain_json(s.explain),
+        "exposure_json": _exposure_json(e, loc.function),
+        "sarif_file": prov.file, "sarif_sha256": prov.sha256, "run_index": prov.run,
+        "result_index": prov.result, "fingerprint": f.fingerprint,
+        "text_key": text_key(f), "message_key": message_key(f),
+        "tool_fingerprints": _dumps(f.tool_fingerprints) if f.tool_fingerprints else "[]",
+    }
 
 
 def _issue_row(tool: str, iid: int, status: Status, r: Any, p: Any, c: Any) -> IssueRow:
