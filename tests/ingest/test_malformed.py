@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
+import io
 import json
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import ijson  # type: ignore[import-untyped]
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +31,9 @@ def _error(path: Path) -> BadInputError:
     """The whole-file reader's error; the streaming reader must fail the same way.
 
     Both name the file; where the problem is in the SARIF structure, both name the same
-    JSON path in the same words (a parser error in streamed bytes has no line number).
+    JSON path in the same words. A parser error has a line and column in the whole file;
+    in streamed bytes it has none, so it names the value it broke: the log (``$``), a
+    top-level member, a run, a run's member or a result.
     """
     with pytest.raises(BadInputError) as info:
         read_sarif([path])
@@ -38,10 +43,16 @@ def _error(path: Path) -> BadInputError:
     assert "\n" not in str(err)
     streamed = _stream_error(path)
     if ": not valid JSON: " in str(err) or ": not UTF-8 text" in str(err):
-        assert str(streamed).startswith(f"{path.name}: $: not "), str(streamed)
+        assert _STREAMED_PLACE.match(str(streamed)), str(streamed)
     else:
         assert str(streamed) == str(err)
     return err
+
+
+_STREAMED_PLACE = re.compile(
+    r"^[^:]+: (\$|[A-Za-z_]\w*|runs|runs\[\d+\](\.[A-Za-z_]\w*)?|runs\[\d+\]\.results\[\d+\]): "
+    r"not (valid JSON|UTF-8 text)")
+"""What a streamed log's parser error names: the value it broke, at a run member's grain."""
 
 
 def _stream_error(path: Path) -> BadInputError:
@@ -212,6 +223,14 @@ def test_truncated_real_log(tmp_path: Path) -> None:
     assert m, str(err)
     # The text just stops: the parser notices on the last line it was given.
     assert int(m[1]) == half.count(b"\n") + 1
+    # Streamed, it names the result it stopped in: the one after those read whole.
+    whole = 0
+    with contextlib.suppress(ijson.JSONError):
+        for _ in ijson.items(io.BytesIO(half), "runs.item.results.item"):
+            whole += 1
+    assert 0 < whole < len(json.loads(data)["runs"][0]["results"])
+    assert str(_stream_error(tmp_path / "bandit.sarif")) == (
+        f"bandit.sarif: runs[0].results[{whole}]: not valid JSON: parse error: premature EOF")
 
 
 def test_non_utf8_bytes(tmp_path: Path) -> None:
@@ -506,8 +525,9 @@ def test_nesting_100000_deep_is_bad_input_on_both_paths(tmp_path: Path, where: s
                 + deep + "}}, \"results\": []}]}")
     log = _write(tmp_path, "deep.sarif", text.encode())
     assert str(_error(log)) == "deep.sarif: $: not valid JSON: nested too deeply to read"
+    place = "runs[0].results[0]" if where == "result" else "runs[0].tool"
     assert str(_stream_error(log)) == (
-        "deep.sarif: $: not valid JSON: nested deeper than 512 levels")
+        f"deep.sarif: {place}: not valid JSON: nested deeper than 512 levels")
 
 
 def test_integers_beyond_64_bits_read_on_both_paths(tmp_path: Path) -> None:
@@ -536,7 +556,7 @@ def test_a_bad_escape_in_a_log_with_huge_integers_is_bad_input(tmp_path: Path) -
     text = json.dumps(doc).replace('"later"', '"la\\uZZZZter"')
     log = _write(tmp_path, "bandit.sarif", text.encode())
     err = _stream_error(log)
-    assert str(err).startswith("bandit.sarif: $: not valid JSON: "), str(err)
+    assert str(err).startswith("bandit.sarif: runs[0].properties: not valid JSON: "), str(err)
 
 
 def test_a_line_number_beyond_32_bits_is_bad_input(tmp_path: Path) -> None:

@@ -48,9 +48,18 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
     builder: Any = None
     depth = 0
 
+    # Where the value being read is, at the outline's grain: a top-level member, a run, a
+    # run's member, a result (the index of the item after those ended so far).
+    where = "$"
+    ended = 0
+
     def close() -> None:
         if member and member != "results" and builder is not None:
             runs[-1][member] = builder.value
+
+    def named(parent: str, key: Any) -> str:
+        return f"{parent}.{key}".removeprefix("$.") if (
+            isinstance(key, str) and key.isidentifier()) else parent
 
     if not path.read_bytes().strip():
         raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
@@ -60,10 +69,12 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
                 if event == "map_key":
                     if depth == 1:
                         top_key = value
+                        where = named("$", value)
                     elif depth == 3 and runs and not runs_bad and top_key == "runs":
                         close()
                         member = value
                         builder = None if value == "results" else ijson.ObjectBuilder()
+                        where = named(f"runs[{len(runs) - 1}]", value)
                     elif builder is not None and depth >= 4:
                         builder.event(event, value)
                     continue
@@ -73,13 +84,22 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
                     elif depth == 3 and runs and not runs_bad and top_key == "runs":
                         close()
                         member, builder = "", None
+                    if (depth == 5 and member == "results" and top_key == "runs"
+                            and not runs_bad):
+                        ended += 1  # a result that is an object or an array ended
+                        where = f"runs[{len(runs) - 1}].results[{ended}]"
+                    elif (depth == 4 and member == "results" and top_key == "runs"
+                          and not runs_bad):
+                        where = f"runs[{len(runs) - 1}].results[{ended}]"
+                    if depth == 1 or (depth <= 3 and top_key == "runs" and not runs_bad):
+                        where = "runs" if depth == 3 else "$"  # back in the runs, or the log
                     depth -= 1
                     continue
                 level = depth
                 if event in ("start_map", "start_array"):
                     depth += 1
                     if depth > MAX_DEPTH:
-                        raise rd.fail("$", f"not valid JSON: nested deeper than {MAX_DEPTH} "
+                        raise rd.fail(where, f"not valid JSON: nested deeper than {MAX_DEPTH} "
                                       "levels")
                 if level == 0:
                     if event != "start_map":
@@ -101,18 +121,25 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
                     runs.append({})
                     counts.append(0)
                     member, builder = "", None
+                    where = f"runs[{len(runs) - 1}]"
                 elif member == "results":
                     if level == 3 and event not in ("start_array", "null"):
                         raise rd.fail(f"runs[{len(runs) - 1}].results",
                                       "expected an array, got " + _TYPES[event])
+                    if level == 3 and event == "start_array":
+                        ended = 0
+                        where = f"runs[{len(runs) - 1}].results[0]"
                     if level == 4:
                         counts[-1] += 1
+                        if event not in ("start_map", "start_array"):
+                            ended += 1  # a scalar result
+                            where = f"runs[{len(runs) - 1}].results[{ended}]"
                 elif builder is not None:
                     builder.event(event, value)
-    except ijson.JSONError as e:
+    except (ijson.JSONError, ValueError) as e:  # ValueError: the Python backend's errors
         if backend is ijson and "integer overflow" in str(e):
             return _every_event(path, name, _PY_BACKEND)
-        raise json_error(name, e) from e
+        raise json_error(name, e, where) from e
     if not top:
         raise rd.fail("$", "file is empty, expected a SARIF 2.1.0 log")
     if version != "2.1.0":
@@ -205,13 +232,24 @@ def test_runs_in_any_order_and_results_anywhere(tmp_path: Path) -> None:
         ({"version": "2.1.0", "runs": [{"results": "none"}]},
          "runs[0].results: expected an array, got a string"),
         (b'{"version": "2.1.0", "runs": [{"results": [{"a": 1}, {"a": }]}]}',
-         "$: not valid JSON: parse error: unallowed token at this point in JSON text"),
-        (b'{"version": "2.1.0", "runs": [{"results": ["\xff"]}]}', "$: not UTF-8 text"),
+         "runs[0].results[1]: not valid JSON: parse error: unallowed token at this point in "
+         "JSON text"),
+        (b'{"version": "2.1.0", "runs": [{"results": ["\xff"]}]}',
+         "runs[0].results[0]: not UTF-8 text"),
         (b'{"version": "2.1.0", "runs": [{"results": []}]} {}',
          "$: not valid JSON: parse error: trailing garbage"),
         # A syntax error in the results comes before what is wrong after it.
         (b'{"runs": [{"results": [1, ]}, 5]}',
-         "$: not valid JSON: parse error: unallowed token at this point in JSON text"),
+         "runs[0].results[1]: not valid JSON: parse error: unallowed token at this point in "
+         "JSON text"),
+        # A syntax error names the value it is in, down to a run's member or a result.
+        (b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": x}}, "results": []}]}',
+         "runs[0].tool: not valid JSON: lexical error: invalid char in json text."),
+        (b'{"version": "2.1.0", "runs": [{"results": [{}, {}, {"message": {"text": "a',
+         "runs[0].results[2]: not valid JSON: parse error: premature EOF"),
+        (b'{"version": "2.1.0", "runs": [{"results": []}], "properties": {"a": [}}',
+         "properties: not valid JSON: parse error: unallowed token at this point in JSON "
+         "text"),
     ],
 )
 def test_malformed_logs_are_refused_as_before(tmp_path: Path, content: Any,
@@ -221,7 +259,7 @@ def test_malformed_logs_are_refused_as_before(tmp_path: Path, content: Any,
 
 @pytest.mark.parametrize("where", ["result", "rules", "top", "runs"])
 def test_nesting_100000_deep_is_refused(tmp_path: Path, where: str) -> None:
-    """One line naming ``$`` and the limit, never a RecursionError or a memory blow-up."""
+    """One line naming the value and the limit, never a RecursionError or a memory blow-up."""
     deep = "[" * 100_000 + "]" * 100_000
     text = {
         "result": '{"version": "2.1.0", "runs": [{"results": [{"properties": {"d": '
@@ -232,7 +270,9 @@ def test_nesting_100000_deep_is_refused(tmp_path: Path, where: str) -> None:
         "runs": '{"version": "2.1.0", "runs": {"a": ' + deep + "}}",
     }[where]
     log = _write(tmp_path, "deep.sarif", text)
-    assert _error(log) == "deep.sarif: $: not valid JSON: nested deeper than 512 levels"
+    where = {"result": "runs[0].results[0]", "rules": "runs[0].tool", "top": "properties",
+             "runs": "runs"}[where]
+    assert _error(log) == f"deep.sarif: {where}: not valid JSON: nested deeper than 512 levels"
 
 
 @pytest.mark.parametrize("extra", [0, 1])
@@ -243,7 +283,8 @@ def test_the_nesting_limit_is_512_levels(tmp_path: Path, extra: int) -> None:
             + "]}]}")
     log = _write(tmp_path, "deep.sarif", text)
     if extra:
-        assert _error(log) == "deep.sarif: $: not valid JSON: nested deeper than 512 levels"
+        assert _error(log) == ("deep.sarif: runs[0].results[0]: not valid JSON: nested deeper "
+                               "than 512 levels")
     else:
         assert outline(log, log.name).counts == [1]
         assert _read(outline, log) == _read(_every_event, log)
@@ -252,8 +293,8 @@ def test_the_nesting_limit_is_512_levels(tmp_path: Path, extra: int) -> None:
 def test_a_syntax_error_before_the_nesting_limit_comes_first(tmp_path: Path) -> None:
     text = '{"version": "2.1.0", "runs": [{"results": [[x' + "[" * 1000
     log = _write(tmp_path, "deep.sarif", text)
-    assert _error(log) == ("deep.sarif: $: not valid JSON: lexical error: invalid char in "
-                           "json text.")
+    assert _error(log) == ("deep.sarif: runs[0].results[0]: not valid JSON: lexical error: "
+                           "invalid char in json text.")
 
 
 def test_integers_beyond_64_bits_are_read_with_the_python_parser(tmp_path: Path) -> None:

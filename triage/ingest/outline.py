@@ -19,6 +19,7 @@ reads feed the digest, and the file is not read once more to hash it.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import operator
@@ -41,6 +42,7 @@ _DELTA = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map
           "string": 0, "number": 0, "integer": 0, "double": 0, "boolean": 0, "null": 0}
 """How each parser event changes the nesting depth."""
 _FIRST = operator.itemgetter(0)
+_ZERO = 0
 _GUARDS: dict[int, dict[int, bool]] = {}
 
 
@@ -101,7 +103,9 @@ def outline(path: Path, name: str, backend: Any = ijson, *, hash_file: bool = Fa
         if backend is ijson and "integer overflow" in str(e):
             # The C parser holds integers in 64 bits; JSON has no such limit.
             return outline(path, name, _PY_BACKEND, hash_file=hash_file)
-        raise json_error(name, e) from e
+        raise json_error(name, e, broken_at(path, backend)) from e
+    except TooDeep:
+        raise _too_deep(rd, broken_at(path, backend)) from None
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
     found.backend = backend
@@ -109,8 +113,29 @@ def outline(path: Path, name: str, backend: Any = ijson, *, hash_file: bool = Fa
     return found
 
 
-def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
-    """The outline from the parser's events (``_skip`` takes over inside ignored values)."""
+def broken_at(path: Path, backend: Any = ijson) -> str:
+    """The JSON path of the value in which a log stops being valid JSON (or nests too deep).
+
+    Only for an error: the log is read once more with the outline's events, keeping the
+    place at run and member level and, inside a results array, the index of the result
+    (counted in C, as the outline counts them). ``$`` when the place is not found.
+    """
+    where = ["$"]
+    try:
+        with path.open("rb") as raw:
+            _read(Reader(path.name), backend.basic_parse(raw, use_float=True), where)
+    except (ijson.JSONError, ValueError, TooDeep, BadInputError, OSError):
+        return where[0]
+    return "$"  # the log reads without error this time (changed on disk)
+
+
+def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None = None
+          ) -> Outline:
+    """The outline from the parser's events (``_skip`` takes over inside ignored values).
+
+    With ``where``, its one item follows the JSON path of the value being read, down to a
+    run's member and a result (``broken_at``).
+    """
     runs: list[dict[str, Any]] = []
     counts: list[int] = []
     version: Any = None
@@ -124,10 +149,14 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
         if event == "map_key":
             if depth == 1:
                 top_key = value
+                if where is not None:
+                    where[0] = _member("$", value)
             elif depth == 3 and runs and not runs_bad and top_key == "runs":
                 _close_member(runs, member, builder)
                 member = value
                 builder = None if value == "results" else ijson.ObjectBuilder()
+                if where is not None:
+                    where[0] = _member(f"runs[{len(runs) - 1}]", value)
             elif builder is not None and depth >= 4:
                 builder.event(event, value)
             continue
@@ -137,6 +166,8 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
             elif depth == 3 and runs and not runs_bad and top_key == "runs":
                 _close_member(runs, member, builder)
                 member, builder = "", None
+            if where is not None and depth <= 3:
+                where[0] = "runs" if depth == 3 else "$"  # back in the runs array, or the log
             depth -= 1
             continue
         # A value (scalar or an opening container) at nesting ``level``.
@@ -145,7 +176,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
         if opens:
             depth += 1
             if depth > MAX_DEPTH:
-                raise _too_deep(rd)
+                raise TooDeep
         if level == 0:
             if event != "start_map":
                 raise rd.fail("$", "expected an object, got " + _event_type(event))
@@ -161,7 +192,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
                     runs_bad = "expected an array, got " + _event_type(event)
         if top_key != "runs" or runs_bad:
             if opens:  # nothing inside is part of the outline
-                _skip(rd, events, depth)
+                _skip(events, depth)
                 depth -= 1
         elif level == 1:
             continue
@@ -172,10 +203,12 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
             runs.append({})
             counts.append(0)
             member, builder = "", None
+            if where is not None:
+                where[0] = f"runs[{len(runs) - 1}]"
         elif member == "results":
             # Only a run's own results reach here: an array's items are skipped.
             if event == "start_array":
-                counts[-1] += _skip(rd, events, depth)
+                counts[-1] += _skip(events, depth, where)
                 depth -= 1
             elif event != "null":
                 raise rd.fail(f"runs[{len(runs) - 1}].results",
@@ -194,30 +227,55 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]]) -> Outline:
     return Outline(runs, counts, sum(counts))
 
 
-def _skip(rd: Reader, events: Iterator[tuple[str, Any]], depth: int) -> int:
+def _skip(events: Iterator[tuple[str, Any]], depth: int, where: list[str] | None = None
+          ) -> int:
     """Read past the inside of a container just opened at ``depth``, through its end.
 
     Returns how many values the container holds directly (its items, for an array). The
     events go through C iterators only: each becomes the depth relative to the container
     (-1 at its end, where ``takewhile`` stops after taking that event), and the depth
-    table raises ``KeyError`` on the event that opens a level beyond ``MAX_DEPTH``.
+    table raises ``KeyError`` on the event that opens a level beyond ``MAX_DEPTH``. With
+    ``where`` (an array of results, read again for the place of an error), the items
+    ended so far are kept in C as they are counted, so the index of the item an error
+    breaks is known; that costs a third more, so only then.
     """
     guard = _GUARDS.get(depth)
     if guard is None:
         guard = _GUARDS[depth] = {-1: False} | dict.fromkeys(range(MAX_DEPTH - depth + 1), True)
     depths = itertools.accumulate(map(_DELTA.__getitem__, map(_FIRST, events)))
     inside: Iterator[int] = itertools.takewhile(guard.__getitem__, depths)
+    ended = collections.deque([0], maxlen=1)
     try:
-        # An item ends at relative depth 0: a scalar item, or the end of a container item.
-        return operator.countOf(inside, 0)
+        if where is None:
+            # An item ends at relative depth 0: a scalar item, or the end of a container item.
+            return operator.countOf(inside, 0)
+        ended.extend(itertools.accumulate(map(_ZERO.__eq__, inside), initial=0))
+        return ended[0]
     except KeyError as e:
         if e.args == (MAX_DEPTH - depth + 1,):
-            raise _too_deep(rd) from None
+            raise TooDeep from None
         raise
+    finally:
+        if where is not None:
+            where[0] += f"[{ended[0]}]"
 
 
-def _too_deep(rd: Reader) -> BadInputError:
-    return rd.fail("$", f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+class TooDeep(Exception):
+    """A streamed log nests deeper than ``MAX_DEPTH`` (reported with its place)."""
+
+
+def _too_deep(rd: Reader, where: str = "$") -> BadInputError:
+    return rd.fail(where, f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+
+
+def _member(parent: str, key: Any) -> str:
+    """The JSON path of member ``key`` of ``parent``, as the reader writes paths.
+
+    A key that is not a name leaves the place at ``parent``.
+    """
+    if not (isinstance(key, str) and key.isidentifier()):
+        return parent
+    return f"{parent}.{key}".removeprefix("$.")
 
 
 def _blank(path: Path) -> bool:
@@ -243,10 +301,10 @@ def _event_type(event: str) -> str:
             "boolean": "a boolean", "null": "null"}.get(event, event)
 
 
-def json_error(name: str, e: Exception) -> BadInputError:
-    """The error for a parser's complaint: not UTF-8, or not valid JSON, at ``$``."""
+def json_error(name: str, e: Exception, where: str = "$") -> BadInputError:
+    """The error for a parser's complaint: not UTF-8, or not valid JSON, in ``where``."""
     text = str(e).strip().splitlines()
     first = text[0][:200] if text else type(e).__name__
     what = "not UTF-8 text" if "UTF8" in first or "UTF-8" in first else f"not valid JSON: {first}"
-    return BadInputError(place(name, "$", what),
+    return BadInputError(place(name, where, what),
                          hint="check that the file is SARIF 2.1.0 as written")

@@ -378,6 +378,9 @@ class FingerprintLinks:
               ) -> dict[int, Link]:
         """The links of a chunk's findings (``identity``: each one's values) by position."""
         out: dict[int, Link] = {}
+        if not any(identity):  # most scanners write no fingerprints values
+            self._stored |= paths
+            return out
         for i, ids in enumerate(identity):
             if self._ahead is not None:
                 issue = next((self._ahead[fp] for fp in ids if fp in self._ahead), None)
