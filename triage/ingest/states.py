@@ -69,11 +69,16 @@ def tool_fingerprints(
     to one (results may share it, e.g. a secret's hash), so it is kept as data whatever its
     value and ``Finding.identity_fingerprints`` leaves it out.
     """
-    if result.get("fingerprints") is None and result.get("partialFingerprints") is None:
+    whole, partial = result.get("fingerprints"), result.get("partialFingerprints")
+    if whole is None and partial is None:
         return ()
     pairs = []
-    for key in ("fingerprints", "partialFingerprints"):
-        for k, v in sorted(rd.opt_obj(result, key, where).items()):
+    for key, values in (("fingerprints", whole), ("partialFingerprints", partial)):
+        if values is None:
+            continue
+        if type(values) is not dict:
+            values = rd.opt_obj(result, key, where)  # names the place of the wrong type
+        for k, v in sorted(values.items()):
             if not isinstance(v, str):
                 continue
             if key == "fingerprints" and v.strip().lower() in _PLACEHOLDERS:
