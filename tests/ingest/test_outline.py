@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from triage.errors import BadInputError
+from triage.ingest import jsonscan
 from triage.ingest.outline import MAX_DEPTH, Outline, json_error, outline
 from triage.ingest.reader import Reader
 
@@ -152,6 +153,16 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
     return Outline(runs, counts, sum(counts), backend)
 
 
+@pytest.fixture(autouse=True, params=["plain scanner", "ijson"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The outline reads a plain log with the standard library's scanner, and any other log
+    (or every log, where that scanner cannot keep the nesting limit) with ijson; both must
+    read the same, and refuse alike."""
+    if request.param == "ijson":
+        monkeypatch.setattr(jsonscan, "WORKS", False)
+    return str(request.param)
+
+
 def _read(fn: Any, path: Path) -> tuple[Any, ...]:
     """What ``fn`` makes of a log: its outline, or its error's one line."""
     try:
@@ -159,7 +170,7 @@ def _read(fn: Any, path: Path) -> tuple[Any, ...]:
     except BadInputError as e:
         assert e.exit_code == 3
         return ("error", str(e))
-    return (got.runs, got.counts, got.total, got.backend)
+    return (got.runs, got.counts, got.total)
 
 
 def _write(tmp_path: Path, name: str, content: Any) -> Path:
@@ -184,16 +195,24 @@ def _error(path: Path) -> str:
 
 
 @pytest.mark.parametrize("log", _real_logs(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_real_logs_read_as_the_whole_document_says(log: Path) -> None:
-    doc = json.loads(log.read_bytes())
+def test_real_logs_read_as_the_whole_document_says(log: Path, reader: str) -> None:
+    data = log.read_bytes()
+    doc = json.loads(data)
     got = outline(log, log.name, hash_file=True)
     assert got.runs == [{k: v for k, v in run.items() if k not in ("results", "")}
                         for run in doc["runs"]]
     assert got.counts == [len(run.get("results") or ()) for run in doc["runs"]]
     assert got.total == sum(got.counts)
     assert got.backend is ijson
-    assert got.sha256 == hashlib.sha256(log.read_bytes()).hexdigest()
+    assert got.sha256 == hashlib.sha256(data).hexdigest()
     assert _read(outline, log) == _read(_every_event, log)
+    # Every real log is plain: the scanner reads it, and knows where its results begin.
+    assert (got.offsets is not None) == (reader == "plain scanner")
+    for offset, run in zip(got.offsets or [-1] * len(doc["runs"]), doc["runs"], strict=True):
+        if got.offsets is not None and run.get("results") is not None:
+            assert data[offset:offset + 1] == b"["
+        else:
+            assert offset == -1
 
 
 def test_runs_in_any_order_and_results_anywhere(tmp_path: Path) -> None:
@@ -297,14 +316,17 @@ def test_a_syntax_error_before_the_nesting_limit_comes_first(tmp_path: Path) -> 
                            "invalid char in json text.")
 
 
-def test_integers_beyond_64_bits_are_read_with_the_python_parser(tmp_path: Path) -> None:
+def test_integers_beyond_64_bits_are_read_with_the_python_parser(tmp_path: Path,
+                                                                  reader: str) -> None:
     doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.16.1" / "bandit.sarif")
                      .read_bytes())
     doc["runs"][0]["results"][3].setdefault("properties", {})["huge"] = 2**70
     doc["runs"][0]["properties"] = {"count": -(2**70)}
     log = _write(tmp_path, "bandit.sarif", doc)
     got = outline(log, log.name, hash_file=True)
-    assert got.backend is _PY_BACKEND
+    # The standard library's scanner reads such integers as they are; ijson's C backend
+    # holds 64 bits, so its reading goes to its Python backend.
+    assert got.backend is (_PY_BACKEND if reader == "ijson" else ijson)
     assert got.runs[0]["properties"] == {"count": -(2**70)}
     assert got.counts == [len(doc["runs"][0]["results"])]
     assert got.sha256 == hashlib.sha256(log.read_bytes()).hexdigest()

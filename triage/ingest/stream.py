@@ -1,10 +1,13 @@
 """Stream large SARIF logs: results one at a time, spooled to a temporary file by path.
 
 A log of a million results parsed whole holds gigabytes of Python objects. Above a size
-threshold (``STREAM_BYTES``) a log is read in two passes with ijson's C backend instead:
+threshold (``STREAM_BYTES``) a log is read in two passes instead, with the standard
+library's C scanner over a sliding window (``triage.ingest.jsonscan``), or with ijson's C
+backend where the log is not plain JSON (the errors then name their place):
 
 1. the outline: every member of every run except its results (tool, rules, artifacts,
-   invocations, base URIs, taxonomies), and how many results each run has;
+   invocations, base URIs, taxonomies), how many results each run has, and where they
+   begin;
 2. the results, one object at a time, each turned into a ``Finding`` by the same
    ``RunReader`` as the whole-file path and written to a spool (a temporary SQLite file,
    one row per finding, indexed by tool and path).
@@ -37,7 +40,7 @@ import ijson  # type: ignore[import-untyped]
 from triage.errors import BadInputError, place
 from triage.ingest import sarif
 from triage.ingest.functions import FunctionLocator
-from triage.ingest.outline import Outline, json_error
+from triage.ingest.outline import Outline, json_error, plain_results
 from triage.ingest.outline import outline as read_outline
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
@@ -395,6 +398,9 @@ def _open(path: Path) -> tuple[Reader, Outline]:
 
 def _results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int, int, Any]]:
     """Pass 2: (run index, result index, result) for every result, in log order."""
+    if outline.offsets is not None:
+        yield from plain_results(path, name, outline)
+        return
     owners = ((run, i) for run, n in enumerate(outline.counts) for i in range(n))
     try:
         with path.open("rb") as f:

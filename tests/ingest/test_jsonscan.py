@@ -1,0 +1,107 @@
+"""The standard library's scanner over a sliding window reads what ``json.loads`` reads.
+
+The window here is a few dozen bytes, so values, numbers, escapes and multi-byte
+characters fall across its edges; anything outside the plain case is refused with
+``NotPlain`` (the outline then reads the log with ijson, whose errors name the place).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.ingest import jsonscan
+from triage.ingest.jsonscan import MAX_DEPTH, NotPlain, Scanner
+from triage.ingest.outline import outline, plain_results
+
+REPO = Path(__file__).resolve().parents[2]
+LOGS = sorted((REPO / "sample_sarif").glob("**/*.sarif")) + sorted(
+    (REPO / "tests" / "data" / "sarif").glob("*.sarif"))
+
+
+def _values(data: bytes, window: int) -> list[Any]:
+    """The items of the array ``data`` holds, read through a window of ``window`` bytes."""
+    return list(Scanner(io.BytesIO(data), window=window).items(0))
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_real_logs_read_as_json_loads_reads_them(log: Path, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    """Outline and results, through a window of 61 bytes: what ``json.loads`` gives."""
+    monkeypatch.setattr(jsonscan, "WINDOW", 61)
+    doc = json.loads(log.read_bytes())
+    found = outline(log, log.name)
+    assert found.offsets is not None
+    results = [[] for _ in doc["runs"]]  # type: list[list[Any]]
+    for run, index, result in plain_results(log, log.name, found):
+        assert index == len(results[run])
+        results[run].append(result)
+    assert results == [run.get("results") or [] for run in doc["runs"]]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8) | st.sampled_from(
+    ["é", "€", "😀", "\\", '"', "\u2028", "a\u0000b"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=False, allow_infinity=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(_JSON, max_size=6), window=st.integers(1, 40),
+       ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
+def test_any_array_reads_as_json_loads_reads_it(items: list[Any], window: int,
+                                                ascii_only: bool, indent: int | None) -> None:
+    data = json.dumps(items, ensure_ascii=ascii_only, indent=indent).encode()
+    assert _values(data, window) == json.loads(data)
+
+
+def test_a_number_cut_by_the_window_is_read_whole() -> None:
+    assert _values(b"[12345678901234567890, 1.5e10, -0.25]", 3) == [
+        12345678901234567890, 1.5e10, -0.25]
+
+
+def test_byte_offsets_count_multi_byte_characters() -> None:
+    data = '{"tool": "Señal 😀", "results": [1, 2]}'.encode()
+    scanner = Scanner(io.BytesIO(data), window=5)
+    scanner.take("{")
+    assert scanner.key() == "tool"
+    assert scanner.value(1) == "Señal 😀"
+    scanner.take(",")
+    assert scanner.key() == "results"
+    assert scanner.peek() == "["
+    assert data[scanner.offset():].startswith(b"[1, 2]")
+
+
+@pytest.mark.parametrize("data", [
+    b"[NaN]", b"[Infinity]", b"[-Infinity]", b"[1e400]", b"[1, ]", b"[1 2]", b'["a',
+    b'["\xff"]', b'["\xc3"]', b"[" + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 2),
+    b'["\x01"]',
+], ids=["NaN", "Infinity", "-Infinity", "beyond a double", "trailing comma",
+        "no comma", "cut", "not UTF-8", "cut character", "too deep", "control character"])
+def test_anything_but_plain_json_is_refused(data: bytes) -> None:
+    with pytest.raises(NotPlain):
+        _values(data, 4)
+
+
+def test_a_value_larger_than_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonscan, "MAX_VALUE", 100)
+    assert _values(b'["' + b"a" * 90 + b'"]', 8) == ["a" * 90]
+    with pytest.raises(NotPlain):
+        _values(b'["' + b"a" * 300 + b'"]', 8)
+
+
+def test_nesting_up_to_a_margin_below_the_limit_is_read() -> None:
+    """The scanner refuses a little before ``MAX_DEPTH`` (the frames above it count), so the
+    ijson outline, which keeps the limit exactly, decides near it."""
+    deep = MAX_DEPTH - 20
+    assert _values(b"[" + b"[" * deep + b"]" * deep + b"]", 16) == [
+        json.loads("[" * deep + "]" * deep)]

@@ -1,0 +1,242 @@
+"""A large JSON log read value by value with the standard library's C scanner.
+
+``json.JSONDecoder.raw_decode`` parses one value at a given place of a string and says where
+it ends. Over a sliding window of the decoded file, that reads a results array one result
+at a time, about twice as fast as ijson's C backend builds the same objects, and tells the
+byte offset where each run's results begin, so the second pass starts right there.
+
+This reader takes the plain case only: valid UTF-8, valid JSON with no ``NaN`` or
+``Infinity``, no value nested deeper than ``MAX_DEPTH`` levels, no value larger than
+``MAX_VALUE`` bytes. Anything else raises ``NotPlain`` and the caller reads the log with
+ijson instead, which names the place of any problem (``triage.ingest.outline``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any, BinaryIO
+
+MAX_DEPTH = 512
+"""Deepest nesting a streamed log may have; the same limit as the ijson outline."""
+MAX_VALUE = 64 * 1024 * 1024
+"""Largest single value (a result, a run's tool) this reader keeps in its window."""
+WINDOW = 1024 * 1024
+"""Bytes read at a time."""
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+_ENDS = frozenset(' \t\n\r,]}"')
+
+
+def _whole(text: str, end: int) -> bool:
+    """True when a value scanned up to ``end`` cannot go on past the window.
+
+    So it is when it ends with a quote or a bracket, or a delimiter follows it; a number or
+    a literal at the window's end could go on.
+    """
+    return end < len(text) and (text[end - 1] in '"]}' or text[end] in _ENDS)
+
+
+class NotPlain(Exception):
+    """The log is not in the plain case this reader takes; read it with ijson instead."""
+
+
+def _refuse(name: str) -> Any:
+    raise NotPlain(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond a double (1e400) is not plain."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise NotPlain(f"{text} is beyond a double")
+    return value
+
+
+def _frame_depth() -> int:
+    """How many Python frames are on the stack (the recursion limit counts them)."""
+    depth = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+def _whole_characters(data: bytes) -> int:
+    """How many leading bytes of ``data`` end at a UTF-8 character boundary."""
+    start = len(data) - 1
+    while start > 0 and len(data) - start < 4 and data[start] & 0xC0 == 0x80:
+        start -= 1  # back over continuation bytes to the last character's first byte
+    lead = data[start] if data else 0
+    need = 2 if 0xC0 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4 if lead >= 0xF0 else 1
+    return start if len(data) - start < need else len(data)
+
+
+class Scanner:
+    """JSON values read in order from a binary file, through a window of decoded text."""
+
+    def __init__(self, f: BinaryIO, offset: int = 0, window: int | None = None) -> None:
+        self.f = f
+        self.window = window or WINDOW
+        self.text = ""
+        """The decoded window; ``pos`` is the place in it."""
+        self.pos = 0
+        self.base = offset
+        """The byte offset of ``text[0]`` in the file."""
+        self._pending = b""  # the bytes of a character the last read cut in two
+        self.eof = False
+        self._decoder = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite)
+        # raw_decode without its Python frame: the C scanner it calls.
+        self._scan = self._decoder.scan_once  # type: ignore[attr-defined]
+        self._depth = _frame_depth()
+        self._limit = sys.getrecursionlimit()
+
+    def _more(self, size: int) -> bool:
+        """Read about ``size`` more bytes into the window, dropping what lies before ``pos``."""
+        if self.eof:
+            return False
+        data = self.f.read(size)
+        if not data:
+            self.eof = True
+            if self._pending:
+                raise NotPlain("the file ends inside a UTF-8 character")
+            return False
+        data = self._pending + data
+        cut = _whole_characters(data)
+        self._pending = data[cut:]
+        try:
+            fresh = data[:cut].decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise NotPlain("not UTF-8") from e
+        dropped = self.text[:self.pos]
+        self.base += len(dropped) if dropped.isascii() else len(dropped.encode("utf-8"))
+        self.text = self.text[self.pos:] + fresh
+        self.pos = 0
+        return True
+
+    def offset(self) -> int:
+        """The byte offset of ``pos`` in the file."""
+        head = self.text[:self.pos]
+        return self.base + (len(head) if head.isascii() else len(head.encode("utf-8")))
+
+    def peek(self) -> str:
+        """The next character that is not white space, ``""`` at the end of the file."""
+        while True:
+            end = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            self.pos = end
+            if end < len(self.text):
+                return self.text[end]
+            if not self._more(self.window):
+                return ""
+
+    def take(self, char: str) -> None:
+        """Step over ``char``, which must come next."""
+        if self.peek() != char:
+            raise NotPlain(f"expected {char!r}")
+        self.pos += 1
+
+    def value(self, level: int) -> Any:
+        """The next value, found at nesting ``level`` (the log is level 0)."""
+        if not self.peek():
+            raise NotPlain("the file ends where a value should be")
+        limit = self._limit
+        size = self.window
+        while True:
+            # Deeper nesting fails here before the ijson outline's limit would (the frames
+            # above this call count too), so that reader decides where the limit lies.
+            sys.setrecursionlimit(self._depth + MAX_DEPTH - level - 8)
+            try:
+                value, end = self._scan(self.text, self.pos)
+            except (json.JSONDecodeError, StopIteration):
+                value, end = None, -1
+            except RecursionError as e:
+                raise NotPlain("nested too deeply") from e
+            finally:
+                sys.setrecursionlimit(limit)
+            # A value that stops at the window's end (a number, or the JSON just cut off)
+            # may go on in the bytes not read yet.
+            if end != -1 and (self.eof or _whole(self.text, end)):
+                self.pos = end
+                return value
+            if len(self.text) - self.pos > MAX_VALUE or not self._more(size):
+                if end != -1:
+                    self.pos = end
+                    return value
+                raise NotPlain("not valid JSON")
+            size *= 2
+
+    def key(self) -> str:
+        """The next object member's name, and the colon after it."""
+        if self.peek() != '"':
+            raise NotPlain("expected a member name")
+        name = self.value(0)
+        self.take(":")
+        return str(name)
+
+    def items(self, level: int) -> Iterator[Any]:
+        """The items of the array that opens next, one at a time (nested at ``level``).
+
+        An item inside the window is scanned here at once; one that reaches the window's
+        end, or any problem, goes through ``value``, which reads on or says what is wrong.
+        """
+        self.take("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        scan, space, set_limit = self._scan, _WS.match, sys.setrecursionlimit
+        limit, guard = self._limit, self._depth + MAX_DEPTH - level - 9
+        while True:
+            text = self.text
+            start = space(text, self.pos).end()  # type: ignore[union-attr]
+            set_limit(guard)
+            try:
+                value, end = scan(text, start)
+            except (json.JSONDecodeError, StopIteration, RecursionError):
+                value, end = None, -1
+            finally:
+                set_limit(limit)
+            if end != -1 and _whole(text, end):
+                self.pos = end
+            else:
+                self.pos = start
+                value = self.value(level + 1)
+            yield value
+            text = self.text
+            after = space(text, self.pos).end()  # type: ignore[union-attr]
+            if after < len(text):
+                char = text[after]
+                self.pos = after + 1
+            else:
+                self.pos = after
+                char = self.peek()
+                self.pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise NotPlain("expected ',' or ']'")
+
+
+def _depth_is_limited() -> bool:
+    """True where the recursion limit bounds the C scanner's nesting.
+
+    So it is on CPython 3.11; later versions count C recursion apart. Only then does
+    ``MAX_DEPTH`` hold on this reader too.
+    """
+    deep = "[" * (MAX_DEPTH + 50) + "]" * (MAX_DEPTH + 50)
+    scanner = Scanner(io.BytesIO(deep.encode()))
+    try:
+        scanner.value(0)
+    except NotPlain:
+        return True
+    return False
+
+
+WORKS = _depth_is_limited()
+"""Whether this reader can be used here; where it cannot, ijson reads every log."""
