@@ -173,7 +173,8 @@ def _plain_log(scanner: jsonscan.Scanner) -> Outline:
         if key in top:
             raise jsonscan.NotPlain("a member given twice")
         if key != "runs":
-            top[key] = scanner.value(1)
+            value = scanner.value(1)
+            top[key] = value if key == "version" else None  # the outline keeps the version
             continue
         top[key] = None
         if scanner.peek() != "[":
