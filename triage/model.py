@@ -255,6 +255,11 @@ class ScanInput:
     """Run-health notes in words, for reports."""
 
 
+Identity = tuple[tuple[str, int, int], tuple[tuple[str, str], ...]]
+"""A finding's place (its log's sha256, run and result index) and its
+``identity_fingerprints``."""
+
+
 class NotContiguous(Exception):
     """A log read in chunks as it streams turned out to need the spool.
 
@@ -292,15 +297,16 @@ class ScoredChunks:
 
     def __init__(self, chunks: Iterable[Sequence[ScoredFinding] | RowChunk],
                  header: Callable[[], ScanInput] | None = None,
-                 identities: Callable[[], Iterator[tuple[tuple[str, str], ...]]] | None = None,
+                 identities: Callable[[], Iterator[Identity]] | None = None,
                  ) -> None:
         self._chunks = chunks
         self.header = header
         """The scan's final header, to ask once every chunk was taken (reading the results
         may add files not analysed and notes); None when the header given is final."""
         self.identities = identities
-        """Every finding's ``identity_fingerprints`` in log order, known before the first
-        chunk (a spool knows them); None when they arrive only with the chunks."""
+        """Every finding's ``identity_fingerprints`` in log order with the finding's place
+        (``Identity``), known before the first chunk (a spool knows them); None when they
+        arrive only with the chunks."""
 
     def __iter__(self) -> Iterator[Sequence[ScoredFinding] | RowChunk]:
         return iter(self._chunks)

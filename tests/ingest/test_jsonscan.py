@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from triage.errors import BadInputError
 from triage.ingest import jsonscan
 from triage.ingest.jsonscan import MAX_DEPTH, NotPlain, Scanner
 from triage.ingest.outline import outline, plain_results
@@ -105,3 +106,46 @@ def test_nesting_up_to_a_margin_below_the_limit_is_read() -> None:
     deep = MAX_DEPTH - 20
     assert _values(b"[" + b"[" * deep + b"]" * deep + b"]", 16) == [
         json.loads("[" * deep + "]" * deep)]
+
+
+@pytest.mark.parametrize("window", [1, 7, 64, 409, 4096])
+def test_a_long_number_cut_by_the_window_is_read_whole(window: int) -> None:
+    """A prefix of ``1000…0.0e-300`` alone overflows a double; cut there, it reads on."""
+    data = b"[" + b"1" + b"0" * 400 + b".0e-300, 2]"
+    assert _values(data, window) == json.loads(data)
+
+
+@pytest.mark.parametrize("window", [3, 100, 10_000])
+def test_an_integer_beyond_the_digit_limit_is_refused_not_raised(window: int) -> None:
+    """Python refuses to turn more than 4300 digits into an int; that is not plain here
+    (ijson then says what it makes of it), never a ValueError out of the scanner."""
+    with pytest.raises(NotPlain):
+        _values(b"[" + b"1" * 5000 + b"]", window)
+
+
+@pytest.mark.parametrize("window", [8, 100, 999, 5000])
+def test_the_size_limit_depends_on_the_value_not_on_the_window(
+        window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonscan, "MAX_VALUE", 1000)
+    small, large = '"' + "a" * 900 + '"', '"' + "b" * 1566 + '"'
+    assert _values(f"[1, {small}, 2]".encode(), window) == [1, "a" * 900, 2]
+    with pytest.raises(NotPlain):
+        _values(f"[1, {large}, 2]".encode(), window)
+
+
+def test_a_log_with_a_huge_integer_is_refused_as_ijson_refuses_it(tmp_path: Path) -> None:
+    doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.16.1" / "bandit.sarif")
+                     .read_bytes())
+    text = json.dumps(doc).replace('"results": [', '"results": [' + "1" * 5000 + ", ", 1)
+    log = tmp_path / "bandit.sarif"
+    log.write_text(text)
+    with pytest.raises(BadInputError) as plain:
+        outline(log, log.name)
+    jsonscan_off = pytest.MonkeyPatch()
+    jsonscan_off.setattr(jsonscan, "WORKS", False)
+    try:
+        with pytest.raises(BadInputError) as ijson_only:
+            outline(log, log.name)
+    finally:
+        jsonscan_off.undo()
+    assert str(plain.value) == str(ijson_only.value)

@@ -91,7 +91,7 @@ def _every_event(path: Path, name: str, backend: Any = ijson) -> Outline:
                         where = f"runs[{len(runs) - 1}].results[{ended}]"
                     elif (depth == 4 and member == "results" and top_key == "runs"
                           and not runs_bad):
-                        where = f"runs[{len(runs) - 1}].results[{ended}]"
+                        where = f"runs[{len(runs) - 1}]"  # past the results: the run
                     if depth == 1 or (depth <= 3 and top_key == "runs" and not runs_bad):
                         where = "runs" if depth == 3 else "$"  # back in the runs, or the log
                     depth -= 1
@@ -266,6 +266,9 @@ def test_runs_in_any_order_and_results_anywhere(tmp_path: Path) -> None:
          "runs[0].tool: not valid JSON: lexical error: invalid char in json text."),
         (b'{"version": "2.1.0", "runs": [{"results": [{}, {}, {"message": {"text": "a',
          "runs[0].results[2]: not valid JSON: parse error: premature EOF"),
+        (b'{"version": "2.1.0", "runs": [{"results": [{}, {}] "tool": {}}]}',
+         "runs[0]: not valid JSON: parse error: after key and value, inside map, I expect ',' "
+         "or '}'"),
         (b'{"version": "2.1.0", "runs": [{"results": []}], "properties": {"a": [}}',
          "properties: not valid JSON: parse error: unallowed token at this point in JSON "
          "text"),

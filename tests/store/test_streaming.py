@@ -401,3 +401,39 @@ def test_the_spool_links_a_fingerprint_that_moved_to_another_file(
                  if r["from"] and r["from"]["file"] == "bandit.sarif"
                  and r["from"]["result"] == was]
         assert moved == [("persisting", target, "tool-fingerprint")]
+
+
+def test_a_fingerprint_on_results_of_two_runs_links_one_of_them_as_whole_ingest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One tool's log split in two (two runs of one scan), a ``fingerprints`` value on a
+    result of each: not a placeholder (each run has it once), and the issue that carried it
+    goes to one finding only, the first, on the spool as in the whole-file ingest."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    real = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.6.9" / "bandit.sarif")
+                      .read_text())
+    results = real["runs"][0]["results"]
+    old = tmp_path / "3.3.0"
+    old.mkdir()
+    first = json.loads(json.dumps(real))
+    first["runs"][0]["results"][0]["fingerprints"] = {"stable/v1": "X"}
+    (old / "bandit.sarif").write_text(json.dumps(first))
+    new = tmp_path / "3.6.9"
+    new.mkdir()
+    half = len(results) // 2
+    for name, part in (("a.sarif", results[:half]), ("b.sarif", results[half:])):
+        doc = json.loads(json.dumps(real))
+        doc["runs"][0]["results"] = json.loads(json.dumps(part))
+        # The marked result of the second log lies in a file whose chunk comes first.
+        doc["runs"][0]["results"][0 if name == "a.sarif" else -1]["fingerprints"] = {
+            "stable/v1": "X"}
+        (new / name).write_text(json.dumps(doc))
+    dbs = {mode: f"sqlite:///{tmp_path / f'{mode}.db'}" for mode in ("w", "s")}
+    for mode, env in (("w", None), ("s", STREAM)):
+        for folder in (old, new):
+            res = invoke("ingest", *[str(p) for p in sorted(folder.glob("*.sarif"))],
+                         "--product", PRODUCT, "--release", folder.name, db=dbs[mode], env=env)
+            assert res.exit_code == 0, res.stderr
+    assert _statuses(dbs["s"], "3.3.0", "3.6.9") == _statuses(dbs["w"], "3.3.0", "3.6.9")
+    by_fingerprint = [r for r in diff_json(dbs["s"], "3.3.0", "3.6.9")["issues"]
+                      if r["link"] == "tool-fingerprint"]
+    assert [(r["to"]["file"], r["to"]["result"]) for r in by_fingerprint] == [("a.sarif", 0)]

@@ -154,22 +154,26 @@ class Scanner:
             sys.setrecursionlimit(self._depth + MAX_DEPTH - level - 8)
             try:
                 value, end = self._scan(self.text, self.pos)
-            except (json.JSONDecodeError, StopIteration):
-                value, end = None, -1
             except RecursionError as e:
                 raise NotPlain("nested too deeply") from e
+            except (ValueError, StopIteration, NotPlain):
+                # Not valid JSON, or a number or constant the window cut (a prefix of a
+                # long number may overflow, or exceed the digits an int may have): read on.
+                value, end = None, -1
             finally:
                 sys.setrecursionlimit(limit)
+            if end - self.pos > MAX_VALUE:
+                raise NotPlain("a value larger than MAX_VALUE")
             # A value that stops at the window's end (a number, or the JSON just cut off)
             # may go on in the bytes not read yet.
             if end != -1 and (self.eof or _whole(self.text, end)):
                 self.pos = end
                 return value
             if len(self.text) - self.pos > MAX_VALUE or not self._more(size):
-                if end != -1:
+                if end != -1 and len(self.text) - self.pos <= MAX_VALUE:
                     self.pos = end
                     return value
-                raise NotPlain("not valid JSON")
+                raise NotPlain("not valid JSON, or a value larger than MAX_VALUE")
             size *= 2
 
     def key(self) -> str:
@@ -198,11 +202,11 @@ class Scanner:
             set_limit(guard)
             try:
                 value, end = scan(text, start)
-            except (json.JSONDecodeError, StopIteration, RecursionError):
+            except (ValueError, StopIteration, RecursionError, NotPlain):
                 value, end = None, -1
             finally:
                 set_limit(limit)
-            if end != -1 and _whole(text, end):
+            if end != -1 and _whole(text, end) and end - start <= MAX_VALUE:
                 self.pos = end
             else:
                 self.pos = start

@@ -143,7 +143,7 @@ def _plain_outline(path: Path, hash_file: bool) -> Outline | None:
             if scanner.peek():
                 return None  # text after the log
             found.sha256 = f.hexdigest() if hash_file else ""
-    except (jsonscan.NotPlain, OSError):
+    except (jsonscan.NotPlain, ValueError, OSError):
         return None
     return found
 
@@ -335,6 +335,8 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
             if event == "start_array":
                 counts[-1] += _skip(events, depth, where)
                 depth -= 1
+                if where is not None:  # past the results: the run is the place
+                    where[0] = f"runs[{len(runs) - 1}]"
             elif event != "null":
                 raise rd.fail(f"runs[{len(runs) - 1}].results",
                               "expected an array, got " + _event_type(event))
@@ -377,12 +379,15 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, where: list[str] | None
         ended.extend(itertools.accumulate(map(_ZERO.__eq__, inside), initial=0))
         return ended[0]
     except KeyError as e:
+        if where is not None:
+            where[0] += f"[{ended[0]}]"  # the item the error broke
         if e.args == (MAX_DEPTH - depth + 1,):
             raise TooDeep from None
         raise
-    finally:
+    except Exception:
         if where is not None:
             where[0] += f"[{ended[0]}]"
+        raise
 
 
 class TooDeep(Exception):

@@ -54,7 +54,15 @@ from triage.ingest.sarif import (
     with_fingerprints,
     with_functions,
 )
-from triage.model import Finding, Location, NotContiguous, Provenance, ScanInput, Tool
+from triage.model import (
+    Finding,
+    Identity,
+    Location,
+    NotContiguous,
+    Provenance,
+    ScanInput,
+    Tool,
+)
 
 
 def _by_fields(cls: type) -> None:
@@ -107,7 +115,7 @@ class StreamedScan:
     header: Callable[[], ScanInput] | None = None
     """The scan's header once every chunk was taken, when reading the results may still
     change it (files not analysed, notes); None when ``scan`` is final."""
-    identities: Callable[[], Iterator[tuple[tuple[str, str], ...]]] | None = None
+    identities: Callable[[], Iterator[Identity]] | None = None
     """Every finding's ``identity_fingerprints`` in log order, before the first chunk (a
     spool knows them; a log read directly does not)."""
 
@@ -214,19 +222,21 @@ class Spool:
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE finding (tool TEXT, path TEXT, seq INTEGER, run INTEGER, data BLOB);"
             "CREATE TABLE line (path TEXT, line INTEGER, text TEXT, PRIMARY KEY (path, line));"
-            "CREATE TABLE fp (tool TEXT, seq INTEGER, run INTEGER, k TEXT, v TEXT);"
+            "CREATE TABLE fp (tool TEXT, seq INTEGER, run INTEGER, k TEXT, v TEXT,"
+            " sha TEXT, log_run INTEGER, result INTEGER);"
         )
         self.seq = 0
         self._rows: list[tuple[str, str, int, int, bytes]] = []
-        self._fps: list[tuple[str, int, int, str, str]] = []
+        self._fps: list[tuple[str, int, int, str, str, str, int, int]] = []
         self._indexed = False
 
     def add(self, tool: str, run: int, finding: Finding) -> None:
         """Keep one finding of a run (``run`` numbers the runs of the whole call)."""
         self._rows.append((tool, finding.location.path, self.seq, run,
                            pickle.dumps(finding, pickle.HIGHEST_PROTOCOL)))
-        self._fps.extend((tool, self.seq, run, k, v) for k, v in finding.tool_fingerprints
-                         if k.startswith("fingerprints:"))
+        prov = finding.provenance
+        self._fps.extend((tool, self.seq, run, k, v, prov.sha256, prov.run, prov.result)
+                         for k, v in finding.tool_fingerprints if k.startswith("fingerprints:"))
         self.seq += 1
         if len(self._rows) >= _BATCH:
             self.flush()
@@ -240,7 +250,7 @@ class Spool:
     def flush(self) -> None:
         """Write what is buffered."""
         self.db.executemany("INSERT INTO finding VALUES (?, ?, ?, ?, ?)", self._rows)
-        self.db.executemany("INSERT INTO fp VALUES (?, ?, ?, ?, ?)", self._fps)
+        self.db.executemany("INSERT INTO fp VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._fps)
         self._rows, self._fps = [], []
 
     def _index(self) -> None:
@@ -263,25 +273,27 @@ class Spool:
                                "HAVING count(*) > 1").fetchall()
         return {(r, (k, v)) for r, k, v in rows}
 
-    def identities(self, tool: str, shared: Shared
-                   ) -> Iterator[tuple[tuple[str, str], ...]]:
-        """The ``identity_fingerprints`` of a tool's findings that have any, in log order.
+    def identities(self, tool: str, shared: Shared) -> Iterator[Identity]:
+        """The place and ``identity_fingerprints`` of a tool's findings, in log order.
 
-        Placeholders (``shared``) are left out, as the chunks leave them out.
+        Only findings with such values come; placeholders (``shared``) are left out, as
+        the chunks leave them out.
         """
         self._index()
         seq = -1
+        place: tuple[str, int, int] = ("", 0, 0)
         ids: list[tuple[str, str]] = []
-        for n, run, k, v in self.db.execute("SELECT seq, run, k, v FROM fp WHERE tool = ? "
-                                            "ORDER BY seq, rowid", (tool,)):
+        for n, run, k, v, sha, log_run, result in self.db.execute(
+                "SELECT seq, run, k, v, sha, log_run, result FROM fp WHERE tool = ? "
+                "ORDER BY seq, rowid", (tool,)):
             if n != seq:
                 if ids:
-                    yield tuple(ids)
-                seq, ids = n, []
+                    yield place, tuple(ids)
+                seq, place, ids = n, (sha, log_run, result), []
             if (run, (k, v)) not in shared:
                 ids.append((k, v))
         if ids:
-            yield tuple(ids)
+            yield place, tuple(ids)
 
     def load(self, tool: str, paths: list[str]) -> tuple[list[tuple[int, Finding]],
                                                          dict[tuple[str, int], str]]:

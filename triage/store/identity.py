@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from triage.model import NotContiguous
+from triage.model import Identity, NotContiguous
 
 NEAR_LINES = 3
 """Largest distance, after the local shift, at which layer 3 still links two findings."""
@@ -344,19 +344,19 @@ class FingerprintLinks:
     """
 
     def __init__(self, load: Callable[[], dict[Fingerprint, tuple[int, str]]],
-                 identities: Iterable[tuple[Fingerprint, ...]] | None = None) -> None:
+                 identities: Iterable[Identity] | None = None) -> None:
         self._load = load
         self._previous: dict[Fingerprint, tuple[int, str]] | None = None
-        self._ahead: dict[Fingerprint, int] | None = None
+        self._ahead: dict[tuple[str, int, int], int] | None = None
         self._stored: set[str] = set()
         self.taken: set[int] = set()
         """Every issue these links claimed (all of them at once, given ``identities``)."""
         if identities is not None:
             self._ahead = {}
-            for ids in identities:
+            for place, ids in identities:
                 hit = self._claim(ids)
                 if hit is not None:
-                    self._ahead[hit[0]] = hit[1]
+                    self._ahead[place] = hit[1]
 
     def _claim(self, ids: tuple[Fingerprint, ...]) -> tuple[Fingerprint, int] | None:
         """As ``link`` layer 1: the first value of a finding that an unclaimed issue has."""
@@ -374,16 +374,20 @@ class FingerprintLinks:
                 return fp, hit[0]
         return None
 
-    def chunk(self, identity: list[tuple[Fingerprint, ...]], paths: set[str]
-              ) -> dict[int, Link]:
-        """The links of a chunk's findings (``identity``: each one's values) by position."""
+    def chunk(self, identity: list[tuple[Fingerprint, ...]],
+              places: list[tuple[str, int, int]], paths: set[str]) -> dict[int, Link]:
+        """The links of a chunk's findings, by position.
+
+        ``identity`` holds each finding's values, ``places`` its log's sha256, run and
+        result index (needed only when some finding has values).
+        """
         out: dict[int, Link] = {}
         if not any(identity):  # most scanners write no fingerprints values
             self._stored |= paths
             return out
         for i, ids in enumerate(identity):
             if self._ahead is not None:
-                issue = next((self._ahead[fp] for fp in ids if fp in self._ahead), None)
+                issue = self._ahead.get(places[i]) if ids else None
             else:
                 hit = self._claim(ids)
                 issue = None if hit is None else hit[1]

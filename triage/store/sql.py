@@ -472,7 +472,9 @@ class SqlStore:
             seen |= paths
             appeared |= paths - prev_paths
             known = sorted(paths & prev_paths)
-            given = by_fp.chunk(prepared.identity, paths) if prev_scan is not None else {}
+            places = [(r["sarif_sha256"], r["run_index"], r["result_index"]) for r in rows
+                      ] if any(prepared.identity) else []
+            given = by_fp.chunk(prepared.identity, places, paths) if prev_scan is not None else {}
             candidates = [_new_candidate(v, i, ids)
                           for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
                           if v["path"] in prev_paths]
