@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage.errors import BadInputError
-from triage.ingest import jsonscan
+from triage.ingest import jsonscan, stream
 from triage.ingest.jsonscan import MAX_DEPTH, NotPlain, Scanner
 from triage.ingest.outline import outline, plain_results
 
@@ -149,3 +149,29 @@ def test_a_log_with_a_huge_integer_is_refused_as_ijson_refuses_it(tmp_path: Path
     finally:
         jsonscan_off.undo()
     assert str(plain.value) == str(ijson_only.value)
+
+
+@pytest.mark.parametrize("stop", [0, 3, 7])
+def test_ijson_reads_on_where_the_scanner_stops(tmp_path: Path, stop: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the results pass's scanner stop (it never has on a log its outline read), ijson
+    reads on from the next result: the same results, once each, in order; an integer beyond
+    64 bits after the stop takes ijson's Python backend."""
+    doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.6.9" / "bandit.sarif")
+                     .read_bytes())
+    doc["runs"][0]["results"][5].setdefault("properties", {})["huge"] = 2**70
+    log = tmp_path / "bandit.sarif"
+    log.write_text(json.dumps(doc))
+    found = outline(log, log.name)
+    assert found.offsets is not None
+
+    def stopping(*args: Any) -> Any:
+        for i, item in enumerate(plain_results(*args)):
+            if i == stop:
+                raise NotPlain("stopped")
+            yield item
+
+    monkeypatch.setattr(stream, "plain_results", stopping)
+    got = list(stream._results(log, log.name, found))  # noqa: SLF001 - the pass itself
+    want = [(0, i, r) for i, r in enumerate(doc["runs"][0]["results"])]
+    assert got == want

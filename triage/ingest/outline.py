@@ -217,7 +217,8 @@ def plain_results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int
     """(run index, result index, result) in log order, by the standard library's scanner.
 
     Each run's results are read from where the outline found them begin
-    (``Outline.offsets``).
+    (``Outline.offsets``). Raises ``jsonscan.NotPlain`` where the scanner cannot go on (the
+    caller reads on with ijson).
     """
     try:
         with path.open("rb") as f:
@@ -231,9 +232,6 @@ def plain_results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int
                     yield run, index, result
                 if index + 1 != count:
                     raise jsonscan.NotPlain("the results changed")
-    except jsonscan.NotPlain as e:
-        raise BadInputError(place(name, "$", "changed while it was read"),
-                            hint="ingest a log that no other program is writing") from e
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
 

@@ -27,6 +27,7 @@ import copyreg
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import os
 import pickle
 import sqlite3
@@ -40,6 +41,7 @@ import ijson  # type: ignore[import-untyped]
 from triage.errors import BadInputError, place
 from triage.ingest import sarif
 from triage.ingest.functions import FunctionLocator
+from triage.ingest.jsonscan import NotPlain
 from triage.ingest.outline import Outline, json_error, plain_results
 from triage.ingest.outline import outline as read_outline
 from triage.ingest.paths import PathNormaliser
@@ -409,19 +411,35 @@ def _open(path: Path) -> tuple[Reader, Outline]:
 
 
 def _results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int, int, Any]]:
-    """Pass 2: (run index, result index, result) for every result, in log order."""
+    """Pass 2: (run index, result index, result) for every result, in log order.
+
+    By the standard library's scanner where the outline found the log plain; should the
+    scanner stop all the same, ijson reads on from the result after the last one given.
+    """
+    done = 0
     if outline.offsets is not None:
-        yield from plain_results(path, name, outline)
-        return
-    owners = ((run, i) for run, n in enumerate(outline.counts) for i in range(n))
-    try:
-        with path.open("rb") as f:
-            for (run, index), result in zip(
-                    owners, outline.backend.items(f, "runs.item.results.item",
-                                                  use_float=True),
-                    strict=False):
-                yield run, index, result
-    except (ijson.JSONError, ValueError) as e:  # ValueError: the Python backend's errors
-        raise json_error(name, e) from e
-    except OSError as e:
-        raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
+        try:
+            for item in plain_results(path, name, outline):
+                yield item
+                done += 1
+            return
+        except NotPlain:
+            pass
+    backend = outline.backend
+    while True:
+        owners = ((run, i) for run, n in enumerate(outline.counts) for i in range(n))
+        try:
+            with path.open("rb") as f:
+                items = zip(owners, backend.items(f, "runs.item.results.item", use_float=True),
+                            strict=False)
+                for (run, index), result in itertools.islice(items, done, None):
+                    yield run, index, result
+                    done += 1
+            return
+        except (ijson.JSONError, ValueError) as e:  # ValueError: the Python backend's errors
+            if backend is ijson and "integer overflow" in str(e):
+                backend = ijson.get_backend("python")  # beyond 64 bits: read on in Python
+                continue
+            raise json_error(name, e) from e
+        except OSError as e:
+            raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
