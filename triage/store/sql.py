@@ -490,7 +490,10 @@ class SqlStore:
     @staticmethod
     def _identity_fingerprints(conn: Connection, scan: int | None
                                ) -> dict[Fingerprint, tuple[int, str]]:
-        """Each ``fingerprints`` value of a scan, with its issue and file (first wins)."""
+        """Each ``fingerprints`` value of a scan, with its issue and file.
+
+        The first in (path, id) order wins, as in ``_links``.
+        """
         out: dict[Fingerprint, tuple[int, str]] = {}
         if scan is None:
             return out
@@ -499,7 +502,7 @@ class SqlStore:
                        occurrences.c.tool_fingerprints)
                 .where(occurrences.c.scan_id == scan,
                        occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
-                .order_by(occurrences.c.id)):
+                .order_by(occurrences.c.path, occurrences.c.id)):
             for key, value in _loads(fps):
                 if str(key).startswith("fingerprints:"):
                     out.setdefault((key, value), (issue_id, path))
@@ -558,8 +561,12 @@ class SqlStore:
             wanted) <= _IN_LIST else true()
         previous = []
         if prev_scan is not None:
+            # In (path, id) order, which the (scan, path) index gives: ties between
+            # candidates break alike on every database, and as ``_identity_fingerprints``
+            # breaks them.
             for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
-                    occurrences.c.scan_id == prev_scan, in_sql)).all():
+                    occurrences.c.scan_id == prev_scan, in_sql)
+                    .order_by(occurrences.c.path, occurrences.c.id)).all():
                 if wanted is None or r[3] in wanted:
                     previous.append(_candidate(r, r[1]))
         # The tool's older scans in release order (a later release's issue wins a key),
