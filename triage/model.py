@@ -255,7 +255,10 @@ class ScanInput:
     """Run-health notes in words, for reports."""
 
 
-Identity = tuple[tuple[str, int, int], tuple[tuple[str, str], ...]]
+Fingerprint = tuple[str, str]
+"""A tool fingerprint as a (``fingerprints:KEY``, value) pair."""
+
+Identity = tuple[tuple[str, int, int], tuple[Fingerprint, ...]]
 """A finding's place (its log's sha256, run and result index) and its
 ``identity_fingerprints``."""
 

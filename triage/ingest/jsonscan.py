@@ -142,28 +142,36 @@ class Scanner:
             raise NotPlain(f"expected {char!r}")
         self.pos += 1
 
+    def _scan_at(self, start: int, level: int) -> tuple[Any, int]:
+        """The value at ``start`` of the window and where it ends (-1: no whole value there).
+
+        No whole value: not valid JSON, or cut by the window's end. The recursion limit
+        is lowered for the scan, so that nesting deeper than ``MAX_DEPTH`` fails here
+        before the ijson outline's limit would (the frames above this call count too):
+        that reader decides where the limit lies.
+        """
+        sys.setrecursionlimit(self._depth + MAX_DEPTH - level - 8)
+        try:
+            value, end = self._scan(self.text, start)
+        except RecursionError as e:
+            raise NotPlain("nested too deeply") from e
+        except (ValueError, StopIteration, NotPlain):
+            # Not valid JSON, or a number or constant the window cut (a prefix of a long
+            # number may overflow, or exceed the digits an int may have).
+            return None, -1
+        finally:
+            sys.setrecursionlimit(self._limit)
+        if end - start > MAX_VALUE:
+            raise NotPlain("a value larger than MAX_VALUE")
+        return value, end
+
     def value(self, level: int) -> Any:
         """The next value, found at nesting ``level`` (the log is level 0)."""
         if not self.peek():
             raise NotPlain("the file ends where a value should be")
-        limit = self._limit
         size = self.window
         while True:
-            # Deeper nesting fails here before the ijson outline's limit would (the frames
-            # above this call count too), so that reader decides where the limit lies.
-            sys.setrecursionlimit(self._depth + MAX_DEPTH - level - 8)
-            try:
-                value, end = self._scan(self.text, self.pos)
-            except RecursionError as e:
-                raise NotPlain("nested too deeply") from e
-            except (ValueError, StopIteration, NotPlain):
-                # Not valid JSON, or a number or constant the window cut (a prefix of a
-                # long number may overflow, or exceed the digits an int may have): read on.
-                value, end = None, -1
-            finally:
-                sys.setrecursionlimit(limit)
-            if end - self.pos > MAX_VALUE:
-                raise NotPlain("a value larger than MAX_VALUE")
+            value, end = self._scan_at(self.pos, level)
             # A value that stops at the window's end (a number, or the JSON just cut off)
             # may go on in the bytes not read yet.
             if end != -1 and (self.eof or _whole(self.text, end)):
@@ -184,47 +192,53 @@ class Scanner:
         self.take(":")
         return str(name)
 
-    def items(self, level: int) -> Iterator[Any]:
-        """The items of the array that opens next, one at a time (nested at ``level``).
+    def _after(self, close: str) -> bool:
+        """Step over the comma before a container's next part (True) or its end (False)."""
+        char = self.peek()
+        self.pos += 1
+        if char == close:
+            return False
+        if char != ",":
+            raise NotPlain(f"expected ',' or {close!r}")
+        return True
 
-        An item inside the window is scanned here at once; one that reaches the window's
-        end, or any problem, goes through ``value``, which reads on or says what is wrong.
-        """
+    def members(self) -> Iterator[str]:
+        """The member names of the object that opens next; the caller reads each value."""
+        self.take("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            yield self.key()
+            if not self._after("}"):
+                return
+
+    def elements(self) -> Iterator[None]:
+        """Steps to each element of the array that opens next; the caller reads each."""
         self.take("[")
         if self.peek() == "]":
             self.pos += 1
             return
-        scan, space, set_limit = self._scan, _WS.match, sys.setrecursionlimit
-        limit, guard = self._limit, self._depth + MAX_DEPTH - level - 9
         while True:
-            text = self.text
-            start = space(text, self.pos).end()  # type: ignore[union-attr]
-            set_limit(guard)
-            try:
-                value, end = scan(text, start)
-            except (ValueError, StopIteration, RecursionError, NotPlain):
-                value, end = None, -1
-            finally:
-                set_limit(limit)
-            if end != -1 and _whole(text, end) and end - start <= MAX_VALUE:
+            yield None
+            if not self._after("]"):
+                return
+
+    def items(self, level: int) -> Iterator[Any]:
+        """The items of the array that opens next, one at a time (nested at ``level``).
+
+        An item inside the window is scanned here at once; one that reaches the window's
+        end goes through ``value``, which reads on or says what is wrong.
+        """
+        for _ in self.elements():
+            start = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            value, end = self._scan_at(start, level + 1)
+            if end != -1 and _whole(self.text, end):
                 self.pos = end
             else:
                 self.pos = start
                 value = self.value(level + 1)
             yield value
-            text = self.text
-            after = space(text, self.pos).end()  # type: ignore[union-attr]
-            if after < len(text):
-                char = text[after]
-                self.pos = after + 1
-            else:
-                self.pos = after
-                char = self.peek()
-                self.pos += 1
-            if char == "]":
-                return
-            if char != ",":
-                raise NotPlain("expected ',' or ']'")
 
 
 def _depth_is_limited() -> bool:

@@ -46,7 +46,6 @@ _DELTA = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map
           "string": 0, "number": 0, "integer": 0, "double": 0, "boolean": 0, "null": 0}
 """How each parser event changes the nesting depth."""
 _FIRST = operator.itemgetter(0)
-_ZERO = 0
 _GUARDS: dict[int, dict[int, bool]] = {}
 
 
@@ -148,49 +147,28 @@ def _plain_outline(path: Path, hash_file: bool) -> Outline | None:
     return found
 
 
-def _members(scanner: jsonscan.Scanner) -> Iterator[str]:
-    """The member names of the object that opens next; the caller reads each value."""
-    scanner.take("{")
-    if scanner.peek() == "}":
-        scanner.pos += 1
-        return
-    while True:
-        yield scanner.key()
-        char = scanner.peek()
-        scanner.pos += 1
-        if char == "}":
-            return
-        if char != ",":
-            raise jsonscan.NotPlain("expected ',' or '}'")
-
-
 def _plain_log(scanner: jsonscan.Scanner) -> Outline:
     runs: list[dict[str, Any]] = []
     counts: list[int] = []
     offsets: list[int] = []
-    top: dict[str, Any] = {}
-    for key in _members(scanner):
-        if key in top:
+    seen: set[str] = set()
+    version: Any = None
+    for key in scanner.members():
+        if key in seen:
             raise jsonscan.NotPlain("a member given twice")
+        seen.add(key)
         if key != "runs":
             value = scanner.value(1)
-            top[key] = value if key == "version" else None  # the outline keeps the version
+            version = value if key == "version" else version
             continue
-        top[key] = None
         if scanner.peek() != "[":
             raise jsonscan.NotPlain("runs is not an array")
-        scanner.pos += 1
-        char = scanner.peek()
-        while char != "]":
-            if runs:
-                if char != ",":
-                    raise jsonscan.NotPlain("expected ',' or ']'")
-                scanner.pos += 1
+        for _ in scanner.elements():
             if scanner.peek() != "{":
                 raise jsonscan.NotPlain("a run is not an object")
             run: dict[str, Any] = {}
             count, offset = 0, -1
-            for member in _members(scanner):
+            for member in scanner.members():
                 if member in run or (member == "results" and offset != -1):
                     raise jsonscan.NotPlain("a member given twice")
                 if member != "results":
@@ -199,16 +177,13 @@ def _plain_log(scanner: jsonscan.Scanner) -> Outline:
                         run[member] = value
                 elif scanner.peek() == "[":
                     offset = scanner.offset()
-                    for _ in scanner.items(3):
-                        count += 1
+                    count = sum(1 for _ in scanner.items(3))
                 elif scanner.value(3) is not None:
                     raise jsonscan.NotPlain("results is not an array")
             runs.append(run)
             counts.append(count)
             offsets.append(offset)
-            char = scanner.peek()
-        scanner.pos += 1
-    if top.get("version") != "2.1.0" or "runs" not in top:
+    if version != "2.1.0" or "runs" not in seen:
         raise jsonscan.NotPlain("not a SARIF 2.1.0 log")
     return Outline(runs, counts, sum(counts), offsets=offsets)
 
@@ -374,7 +349,7 @@ def _skip(events: Iterator[tuple[str, Any]], depth: int, where: list[str] | None
         if where is None:
             # An item ends at relative depth 0: a scalar item, or the end of a container item.
             return operator.countOf(inside, 0)
-        ended.extend(itertools.accumulate(map(_ZERO.__eq__, inside), initial=0))
+        ended.extend(itertools.accumulate(map((0).__eq__, inside), initial=0))
         return ended[0]
     except KeyError as e:
         if where is not None:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from triage.model import Identity, NotContiguous
+from triage.model import Fingerprint, Identity, NotContiguous
 
 NEAR_LINES = 3
 """Largest distance, after the local shift, at which layer 3 still links two findings."""
@@ -326,10 +326,6 @@ def link(
     return links
 
 
-Fingerprint = tuple[str, str]
-"""A tool fingerprint as a (``fingerprints:KEY``, value) pair."""
-
-
 class FingerprintLinks:
     """Layer 1 (the tool's own fingerprints) for a scan stored in chunks of files.
 
@@ -354,12 +350,12 @@ class FingerprintLinks:
         if identities is not None:
             self._ahead = {}
             for place, ids in identities:
-                hit = self._claim(ids)
-                if hit is not None:
-                    self._ahead[place] = hit[1]
+                issue = self._claim(ids)
+                if issue is not None:
+                    self._ahead[place] = issue
 
-    def _claim(self, ids: tuple[Fingerprint, ...]) -> tuple[Fingerprint, int] | None:
-        """As ``link`` layer 1: the first value of a finding that an unclaimed issue has."""
+    def _claim(self, ids: tuple[Fingerprint, ...]) -> int | None:
+        """As ``link`` layer 1: the unclaimed issue of a finding's first value that has one."""
         if not ids:
             return None
         if self._previous is None:
@@ -371,7 +367,7 @@ class FingerprintLinks:
                     raise NotContiguous(f"fingerprint {fp[1]!r} moved from {hit[1]!r}, "
                                         "stored before")
                 self.taken.add(hit[0])
-                return fp, hit[0]
+                return hit[0]
         return None
 
     def chunk(self, identity: list[tuple[Fingerprint, ...]],
@@ -389,8 +385,7 @@ class FingerprintLinks:
             if self._ahead is not None:
                 issue = self._ahead.get(places[i]) if ids else None
             else:
-                hit = self._claim(ids)
-                issue = None if hit is None else hit[1]
+                issue = self._claim(ids)
             if issue is not None:
                 out[i] = Link(i, issue, "tool-fingerprint")
         self._stored |= paths

@@ -50,6 +50,7 @@ from triage.model import (
     Decision,
     Exposure,
     Finding,
+    Fingerprint,
     FixTime,
     IngestResult,
     IssueRow,
@@ -70,7 +71,7 @@ from triage.model import (
     Tier,
     Tool,
 )
-from triage.store.identity import Candidate, Fingerprint, FingerprintLinks, Link, line_map, link
+from triage.store.identity import Candidate, FingerprintLinks, Link, line_map, link
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
@@ -497,15 +498,14 @@ class SqlStore:
         out: dict[Fingerprint, tuple[int, str]] = {}
         if scan is None:
             return out
-        for issue_id, path, fps in conn.execute(
-                select(occurrences.c.issue_id, occurrences.c.path,
-                       occurrences.c.tool_fingerprints)
+        for r in conn.execute(
+                select(*_CANDIDATE_COLUMNS)
                 .where(occurrences.c.scan_id == scan,
                        occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
                 .order_by(occurrences.c.path, occurrences.c.id)):
-            for key, value in _loads(fps):
-                if str(key).startswith("fingerprints:"):
-                    out.setdefault((key, value), (issue_id, path))
+            found = _candidate(r, r[1])  # as identity reads a previous finding
+            for fp in found.tool_fingerprints:
+                out.setdefault(fp, (found.key, found.path))
         return out
 
     def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
