@@ -192,37 +192,33 @@ class Scanner:
         self.take(":")
         return str(name)
 
-    def _after(self, close: str) -> bool:
-        """Step over the comma before a container's next part (True) or its end (False)."""
-        char = self.peek()
-        self.pos += 1
-        if char == close:
-            return False
-        if char != ",":
-            raise NotPlain(f"expected ',' or {close!r}")
-        return True
+    def _parts(self, opening: str, closing: str) -> Iterator[None]:
+        """Steps to each part of the container that opens next.
 
-    def members(self) -> Iterator[str]:
-        """The member names of the object that opens next; the caller reads each value."""
-        self.take("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
-        while True:
-            yield self.key()
-            if not self._after("}"):
-                return
-
-    def elements(self) -> Iterator[None]:
-        """Steps to each element of the array that opens next; the caller reads each."""
-        self.take("[")
-        if self.peek() == "]":
+        Before each step the caller reads the part (a member, an element); between them
+        come the commas, at the end the close.
+        """
+        self.take(opening)
+        if self.peek() == closing:
             self.pos += 1
             return
         while True:
             yield None
-            if not self._after("]"):
+            char = self.peek()
+            self.pos += 1
+            if char == closing:
                 return
+            if char != ",":
+                raise NotPlain(f"expected ',' or {closing!r}")
+
+    def members(self) -> Iterator[str]:
+        """The member names of the object that opens next; the caller reads each value."""
+        for _ in self._parts("{", "}"):
+            yield self.key()
+
+    def elements(self) -> Iterator[None]:
+        """Steps to each element of the array that opens next; the caller reads each."""
+        return self._parts("[", "]")
 
     def items(self, level: int) -> Iterator[Any]:
         """The items of the array that opens next, one at a time (nested at ``level``).
