@@ -13,7 +13,10 @@ tree's), as ratios to the floor measured in the same run:
   stored in one process (``TRIAGE_READER_PROCESS=0``);
 - ingest 2: ``triage ingest`` of the second release on top of the first, as a user runs it
   (a reader process reads ahead on two cores); its summary line is the diff against the
-  first (new / fixed / persisting), checked against the generator's truth.
+  first (new / fixed / persisting), checked against the generator's truth;
+- ingest --after: the first release's log again, placed between the two with ``--after``,
+  so that the second release is linked again to it; what changed at the second release
+  (the trend's counts) is checked against the same truth.
 
 ``--profile`` also profiles the second ingest at the smallest size in-process, in one
 process so that the profile sees all of its work, and prints where the time goes.
@@ -111,6 +114,9 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int,
     return (wall, max(usage.ru_maxrss * 1024, tree[0]), usage.ru_utime + usage.ru_stime, err)
 
 
+_STATUSES = ("new", "fixed", "persisting", "reintroduced")
+
+
 def _counts(summary: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(new|fixed|persisting|reintroduced) (\d+)",
                                               summary)}
@@ -167,18 +173,34 @@ def bench(n: int, root: Path) -> list[str]:
                           [*base, str(second), "--release", "r2"], repeat=again,
                           setup=lambda: (fresh("bench.db"),
                                          shutil.copy(f"{tmp}/r1.db", f"{tmp}/bench.db")))
+        shutil.copy(f"{tmp}/bench.db", f"{tmp}/r2.db")
+        # Release 1's log again, placed between the two (--after): release 2 is linked
+        # again to it, and what changed at release 2 must still be the truth.
+        after = f"sqlite:///{tmp}/after.db"
+        step("triage ingest --after r1 (release 2 relinked)",
+             [TRIAGE, "--db", after, *base[3:], str(first), "--release", "r1b", "--after", "r1"],
+             repeat=again, setup=lambda: (fresh("after.db"),
+                                          shutil.copy(f"{tmp}/r2.db", f"{tmp}/after.db")))
+        trend = json.loads(subprocess.run(
+            [TRIAGE, "--db", after, "trend", "--product", "synthetic", "--format", "json"],
+            check=True, capture_output=True).stdout)
+        relinked = {k: v for k, v in trend["releases"][-1].items() if k in _STATUSES}
     got = _counts(summary)
     if _counts(alone) != got:
         raise SystemExit(f"one process and two disagree: {alone!r} vs {summary!r}")
     want = {"new": truth.new, "fixed": truth.fixed, "persisting": truth.persisting,
             "reintroduced": 0}
     verdict = "equal to the truth" if got == want else f"DIFFERENT from the truth {want}"
+    relinked_verdict = ("equal to the truth" if relinked == want
+                        else f"DIFFERENT from the truth {want}")
     out = [f"\n### {n:,} results per release ({size / 1e6:.0f} MB log)\n",
            "| step | wall s | x floor | CPU s | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
     for name, wall, rss, cpu in rows:
         out.append(f"| {name} | {wall:.2f} | {wall / floor:.1f} | {cpu:.2f} | "
                    f"{rss / 2**20:.0f} |")
     out.append(f"\nDiff of release 2 against release 1: {got} — {verdict}.")
+    out.append(f"\nRelease 2 relinked to release 1's log placed before it: {relinked} — "
+               f"{relinked_verdict}.")
     return out
 
 

@@ -7,7 +7,9 @@ scanner output under ``sample_sarif/pymodbus`` and the identity oracle copied un
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,41 @@ def snapshot(url: str, product: str = PRODUCT) -> tuple[dict[str, int], Any]:
 def prov_key(p: dict[str, Any] | None) -> tuple[str, int, int] | None:
     """A diff row's provenance as a hashable key."""
     return None if p is None else (p["file"], p["run"], p["result"])
+
+
+def moved_between_files(folder: Path, source: str, target: str) -> int:
+    """Two real bandit releases with a stable ``fingerprints`` value on every result, where
+    one finding of ``source`` moved to ``target`` in the second (both files in both).
+
+    The values hash the rule, file, flagged line and occurrence, as tools' fingerprints do;
+    the moved result keeps the value it had, listed with ``target``'s results. Returns the
+    moved result's index in the first release's log."""
+    def uri(r: dict[str, Any]) -> str:
+        return str(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+
+    def fingerprinted(release: str) -> dict[str, Any]:
+        doc = json.loads((SAMPLE / release / "bandit.sarif")
+                         .read_text())
+        seen: Counter[tuple[str, str, str]] = Counter()
+        for r in doc["runs"][0]["results"]:
+            key = (r["ruleId"], uri(r), r["locations"][0]["physicalLocation"]["region"]
+                   ["snippet"]["text"].strip())
+            seen[key] += 1
+            r["fingerprints"] = {"stable/v1": hashlib.sha256(
+                repr((key, seen[key])).encode()).hexdigest()}
+        return doc
+
+    first = fingerprinted("3.3.0")
+    for release, doc in (("3.3.0", first), ("3.6.9", fingerprinted("3.6.9"))):
+        if release == "3.6.9":
+            results = doc["runs"][0]["results"]
+            moved = next(r for r in results if uri(r) == source)
+            was = next(i for i, r in enumerate(first["runs"][0]["results"])
+                       if r["fingerprints"] == moved["fingerprints"])
+            results.remove(moved)
+            moved["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = target
+            at = max(i for i, r in enumerate(results) if uri(r) == target)
+            results.insert(at + 1, moved)
+        (folder / release).mkdir(parents=True)
+        (folder / release / "bandit.sarif").write_text(json.dumps(doc))
+    return was

@@ -8,14 +8,21 @@ take that path through many chunks, renamed and new files included.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from triage_testkit import PRODUCT, RELEASES, REPO, diff_json, invoke, row_counts
+from triage_testkit import (
+    PRODUCT,
+    RELEASES,
+    REPO,
+    diff_json,
+    invoke,
+    moved_between_files,
+    row_counts,
+)
 
 import triage.ingest.stream as stream_module
 from triage import pipeline
@@ -313,44 +320,6 @@ def test_a_fingerprint_with_a_lone_surrogate_is_stored_and_read_back(
     assert "tool-fingerprint" in {r["link"] for r in rows}
 
 
-def _moved_between_files(folder: Path, source: str, target: str) -> int:
-    """Two real bandit releases with a stable ``fingerprints`` value on every result, where
-    one finding of ``source`` moved to ``target`` in the second (both files in both).
-
-    The values hash the rule, file, flagged line and occurrence, as tools' fingerprints do;
-    the moved result keeps the value it had, listed with ``target``'s results. Returns the
-    moved result's index in the first release's log."""
-    def uri(r: dict[str, Any]) -> str:
-        return str(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
-
-    def fingerprinted(release: str) -> dict[str, Any]:
-        doc = json.loads((REPO / "sample_sarif" / "pymodbus" / release / "bandit.sarif")
-                         .read_text())
-        seen: Counter[tuple[str, str, str]] = Counter()
-        for r in doc["runs"][0]["results"]:
-            key = (r["ruleId"], uri(r), r["locations"][0]["physicalLocation"]["region"]
-                   ["snippet"]["text"].strip())
-            seen[key] += 1
-            r["fingerprints"] = {"stable/v1": hashlib.sha256(
-                repr((key, seen[key])).encode()).hexdigest()}
-        return doc
-
-    first = fingerprinted("3.3.0")
-    for release, doc in (("3.3.0", first), ("3.6.9", fingerprinted("3.6.9"))):
-        if release == "3.6.9":
-            results = doc["runs"][0]["results"]
-            moved = next(r for r in results if uri(r) == source)
-            was = next(i for i, r in enumerate(first["runs"][0]["results"])
-                       if r["fingerprints"] == moved["fingerprints"])
-            results.remove(moved)
-            moved["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = target
-            at = max(i for i, r in enumerate(results) if uri(r) == target)
-            results.insert(at + 1, moved)
-        (folder / release).mkdir(parents=True)
-        (folder / release / "bandit.sarif").write_text(json.dumps(doc))
-    return was
-
-
 @pytest.mark.parametrize(("source", "target", "expected"), [
     ("test/test_payload.py", "test/test_device.py", {"direct": 2}),
     # The store stops the direct read (the reader saw nothing wrong), and spools the log.
@@ -365,7 +334,7 @@ def test_a_fingerprint_that_moved_to_another_file_links_as_whole_ingest_links(
     knows every fingerprint before it stores."""
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
     folder = tmp_path / "logs"
-    was = _moved_between_files(folder, source, target)
+    was = moved_between_files(folder, source, target)
     logs = [folder / "3.3.0" / "bandit.sarif", folder / "3.6.9" / "bandit.sarif"]
     whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
     taken = _taken(monkeypatch)
@@ -386,7 +355,7 @@ def test_the_spool_links_a_fingerprint_that_moved_to_another_file(
     for way, (source, target) in enumerate((("test/test_device.py", "test/test_payload.py"),
                                             ("test/test_payload.py", "test/test_device.py"))):
         folder = tmp_path / f"logs{way}"
-        was = _moved_between_files(folder, source, target)
+        was = moved_between_files(folder, source, target)
         dbs = {mode: f"sqlite:///{tmp_path / f'{mode}{way}.db'}" for mode in ("w", "s")}
         for mode, env in (("w", None), ("s", STREAM)):
             for release in ("3.3.0", "3.6.9"):

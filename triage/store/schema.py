@@ -172,6 +172,9 @@ decisions = Table(
 Index("ix_decision_issue", decisions.c.issue_id, decisions.c.id)
 
 Index("ix_occ_release_issue", occurrences.c.release_id, occurrences.c.issue_id)
+# The foreign key's own index: deleting an issue (an orphan after relinking) looks up the
+# occurrences that refer to it, which without it reads the whole table once per issue.
+Index("ix_occ_issue", occurrences.c.issue_id)
 Index("ix_occ_scan_path", occurrences.c.scan_id, occurrences.c.path)
 # The trend compares each scan with the tool's previous one by merging the two index ranges
 # in issue order; carrying the columns the trend counts makes that an index-only read.

@@ -52,6 +52,7 @@ from triage.model import (
     Finding,
     Fingerprint,
     FixTime,
+    Identity,
     IngestResult,
     IssueRow,
     Location,
@@ -89,6 +90,8 @@ from triage.textkeys import message_key, text_key
 
 _IN_LIST = 2000
 """Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
+CHUNK_ROWS = 5000
+"""About how many stored occurrences a relinked chunk holds (whole files)."""
 _KNOWN_TEXTS = 20_000
 """Most explanation texts an ingest keeps in memory with their ids."""
 
@@ -377,24 +380,10 @@ class SqlStore:
                      rows: list[dict[str, Any]], links: dict[int, Link]) -> None:
         """Insert occurrences, with one new issue for each row no link claimed."""
         fresh = [i for i in range(len(rows)) if i not in links]
-        values = [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"],
-                       path=rows[i]["path"], fingerprint=rows[i]["fingerprint"],
-                       first_release_id=rel.key) for i in fresh]
-        new_ids: Sequence[int] = []
-        if values and conn.dialect.name == "sqlite":
-            # The ingest holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would
-            # pick, one past the largest, are given here and the rows go in one executemany
-            # (RETURNING in parameter order would take a statement per row).
-            top = conn.scalar(select(func.max(issues.c.id))) or 0
-            new_ids = range(top + 1, top + 1 + len(values))
-            for v, issue_id in zip(values, new_ids, strict=True):
-                v["id"] = issue_id
-            _bulk_insert(conn, issues, values)
-        elif values:
-            # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
-            new_ids = conn.execute(
-                insert(issues).returning(issues.c.id, sort_by_parameter_order=True), values,
-            ).scalars().all()
+        new_ids = _new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"],
+                                          path=rows[i]["path"],
+                                          fingerprint=rows[i]["fingerprint"],
+                                          first_release_id=rel.key) for i in fresh])
         for i, issue_id in zip(fresh, new_ids, strict=True):
             rows[i]["issue_id"], rows[i]["link"] = issue_id, "new"
         release_id = rel.key
@@ -677,39 +666,7 @@ class SqlStore:
         ).all()
         moved: dict[int, int] = {}  # issue a later finding left -> the issue it joined
         for later_scan in later:
-            rows = conn.execute(
-                select(occurrences).where(occurrences.c.scan_id == later_scan.id)
-                .order_by(occurrences.c.id)
-            ).all()
-            links = self._links(conn, pid, tool, later_scan.seq,
-                                [_candidate([getattr(r, c.name) for c in _CANDIDATE_COLUMNS],
-                                            r.id) for r in rows])
-            earlier = set(conn.scalars(
-                select(occurrences.c.issue_id).distinct()
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .join(scans, scans.c.id == occurrences.c.scan_id)
-                .where(releases.c.product_id == pid, releases.c.seq < later_scan.seq,
-                       scans.c.tool == tool)
-            ))
-            for r in rows:
-                hit = links.get(r.id)
-                if hit is not None:
-                    issue_id, layer = hit.issue, hit.layer
-                elif r.issue_id not in earlier:
-                    issue_id, layer = r.issue_id, "new"
-                else:
-                    issue_id = conn.execute(
-                        insert(issues).values(
-                            product_id=pid, tool=tool, rule_id=r.rule_id, path=r.path,
-                            fingerprint=r.fingerprint, first_release_id=later_scan.release_id,
-                        )
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                    layer = "new"
-                if issue_id != r.issue_id or layer != r.link:
-                    conn.execute(occurrences.update().where(occurrences.c.id == r.id)
-                                 .values(issue_id=issue_id, link=layer))
-                if issue_id != r.issue_id:
-                    moved.setdefault(r.issue_id, issue_id)
+            self._relink_scan(conn, pid, tool, later_scan, moved)
             # Its predecessor, or its issues, changed: so did what changed at it.
             self._store_changes(conn, later_scan.id,
                                 self._previous_scan(conn, pid, tool, later_scan.seq))
@@ -723,6 +680,136 @@ class SqlStore:
                     conn.execute(decisions.update().where(decisions.c.issue_id == issue_id)
                                  .values(issue_id=moved[issue_id]))
             _drop_orphans(conn, sorted(left))
+
+    def _relink_scan(self, conn: Connection, pid: int, tool: str, later: Any,
+                     moved: dict[int, int]) -> None:
+        """Link a stored scan again to the issues before it, as ``_store_chunks`` links one.
+
+        Chunk by chunk of whole files read back through the (scan, path) index, so memory
+        stays bounded by a chunk whatever the scan's size; files the previous scan lacks
+        are linked at the end (renames, returns), the tool's ``fingerprints`` values across
+        every file at once. A finding no link claims keeps its issue, unless an earlier
+        release has that issue: then it starts a new one. ``moved`` hears each issue a
+        finding left, and the issue it joined.
+        """
+        sid, seq = later.id, later.seq
+        prev_scan = self._previous_scan(conn, pid, tool, seq)
+        prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
+            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
+        anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
+        by_fp = FingerprintLinks(lambda: self._identity_fingerprints(conn, prev_scan),
+                                 self._stored_identities(conn, sid))
+        seen: set[str] = set()
+        appeared: dict[int, int] = {}  # occurrence in a file new to the scan -> its issue
+        for rows in self._stored_files(conn, sid):
+            found = [_candidate(r, i) for i, r in enumerate(rows)]
+            paths = {c.path for c in found}
+            seen |= paths
+            given = by_fp.chunk([c.tool_fingerprints for c in found],
+                                [("", 0, r.id) for r in rows], paths)
+            candidates = [c for c in found if c.path in prev_paths]
+            links = self._links(conn, pid, tool, seq, candidates, sorted(paths & prev_paths),
+                                anchors, None, given, by_fp.taken) if candidates else given
+            for i, issue_id in self._relinked(conn, pid, tool, later, rows, links).items():
+                if found[i].path in prev_paths:
+                    if issue_id != rows[i].issue_id:
+                        moved.setdefault(rows[i].issue_id, issue_id)
+                else:
+                    appeared[rows[i].id] = rows[i].issue_id
+        if not appeared:
+            return
+        names = sorted(seen - prev_paths)
+        if prev_scan is not None:
+            self._link_appeared(conn, pid, tool, seq, sid, names, sorted(prev_paths - seen),
+                                anchors, {}, by_fp.taken)
+        for i in range(0, len(names), _IN_LIST):
+            for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
+                                              .where(occurrences.c.scan_id == sid,
+                                                     occurrences.c.path.in_(
+                                                         names[i:i + _IN_LIST]))):
+                if issue_id != appeared[occ]:
+                    moved.setdefault(appeared[occ], issue_id)
+
+    def _relinked(self, conn: Connection, pid: int, tool: str, later: Any, rows: Sequence[Any],
+                  links: dict[int, Link]) -> dict[int, int]:
+        """Give a chunk of a stored scan's occurrences their links; each row's issue now.
+
+        A row no link claims keeps its issue, or starts a new one when a release before the
+        scan has that issue (the finding there is another one now).
+        """
+        unlinked = sorted({r.issue_id for i, r in enumerate(rows) if i not in links})
+        earlier: set[int] = set()
+        for i in range(0, len(unlinked), _IN_LIST):
+            earlier.update(conn.scalars(
+                select(occurrences.c.issue_id).distinct()
+                .join(releases, releases.c.id == occurrences.c.release_id)
+                .join(scans, scans.c.id == occurrences.c.scan_id)
+                .where(occurrences.c.issue_id.in_(unlinked[i:i + _IN_LIST]),
+                       releases.c.product_id == pid, releases.c.seq < later.seq,
+                       scans.c.tool == tool)))
+        now: dict[int, int] = {}
+        changes = []
+        fresh = []
+        for i, r in enumerate(rows):
+            hit = links.get(i)
+            if hit is not None:
+                issue_id, layer = hit.issue, hit.layer
+            elif r.issue_id in earlier:
+                fresh.append(i)
+                continue
+            else:
+                issue_id, layer = r.issue_id, "new"
+            now[i] = issue_id
+            if issue_id != r.issue_id or layer != r.link:
+                changes.append(dict(occ=r.id, issue=issue_id, layer=layer))
+        new_ids = _new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i].rule_id,
+                                          path=rows[i].path, fingerprint=rows[i].fingerprint,
+                                          first_release_id=later.release_id) for i in fresh])
+        for i, issue_id in zip(fresh, new_ids, strict=True):
+            now[i] = issue_id
+            changes.append(dict(occ=rows[i].id, issue=issue_id, layer="new"))
+        if changes:
+            conn.execute(
+                occurrences.update().where(occurrences.c.id == bindparam("occ"))
+                .values(issue_id=bindparam("issue"), link=bindparam("layer")), changes)
+        return now
+
+    @staticmethod
+    def _stored_files(conn: Connection, sid: int) -> Iterator[Sequence[Any]]:
+        """A stored scan's occurrences in chunks of whole files, in path order.
+
+        Each row holds ``_CANDIDATE_COLUMNS`` and ``link``; a file's rows come in id (log)
+        order.
+        """
+        group: list[str] = []
+        size = 0
+        by_path = conn.execute(select(occurrences.c.path, func.count())
+                               .where(occurrences.c.scan_id == sid)
+                               .group_by(occurrences.c.path).order_by(occurrences.c.path)).all()
+        for n, (path, count) in enumerate(by_path, 1):
+            group.append(path)
+            size += count
+            if size < CHUNK_ROWS and n < len(by_path):
+                continue
+            # The files between the first and the last, in the database's own order.
+            rows = conn.execute(select(*_CANDIDATE_COLUMNS, occurrences.c.link).where(
+                occurrences.c.scan_id == sid,
+                occurrences.c.path.between(group[0], group[-1]))
+                .order_by(occurrences.c.path, occurrences.c.id)).all()
+            yield rows
+            group, size = [], 0
+
+    @staticmethod
+    def _stored_identities(conn: Connection, sid: int) -> Iterator[Identity]:
+        """Each stored occurrence's ``fingerprints`` values, in id (log) order.
+
+        Placed by occurrence id, as ``_relink_scan`` places its rows.
+        """
+        for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
+                occurrences.c.scan_id == sid,
+                occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
+                .order_by(occurrences.c.id)):
+            yield ("", 0, r.id), _candidate(r, r.id).tool_fingerprints
 
     def _drop_scan(self, conn: Connection, scan_id: int) -> None:
         """Remove a scan and its occurrences; its issues stay until the caller drops them."""
@@ -1361,6 +1448,25 @@ def _drop_orphans(conn: Connection, ids: list[int]) -> None:
         conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + _IN_LIST]),
                                           issues.c.id.not_in(used),
                                           issues.c.id.not_in(decided)))
+
+
+def _new_issues(conn: Connection, values: list[dict[str, Any]]) -> Sequence[int]:
+    """Insert issues; their ids, in the order of ``values``."""
+    if not values:
+        return []
+    if conn.dialect.name == "sqlite":
+        # The ingest holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would
+        # pick, one past the largest, are given here and the rows go in one executemany
+        # (RETURNING in parameter order would take a statement per row).
+        top = conn.scalar(select(func.max(issues.c.id))) or 0
+        new_ids = range(top + 1, top + 1 + len(values))
+        for v, issue_id in zip(values, new_ids, strict=True):
+            v["id"] = issue_id
+        _bulk_insert(conn, issues, values)
+        return new_ids
+    # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
+    return conn.execute(insert(issues).returning(issues.c.id, sort_by_parameter_order=True),
+                        values).scalars().all()
 
 
 def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,150 @@
+"""A release placed before stored ones (``--after``): each later scan is linked again.
+
+The later scan is read back from the store in chunks of whole files (``CHUNK_ROWS``); here
+the chunks are also tiny, so the real pymodbus scans relink through many of them, renamed
+and new files included. What the later releases show must be what they show when every
+release was ingested in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+from triage_testkit import PRODUCT, SAMPLE, THREAT_MODEL, diff_json, invoke, moved_between_files
+
+import triage.store.sql as sql_module
+from triage.store.migrate import upgrade
+from triage.store.schema import decisions
+
+
+@pytest.fixture(params=[sql_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
+def chunk_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sql_module, "CHUNK_ROWS", request.param)
+    return int(request.param)
+
+
+def _ingest(db: str, release: str, *extra: str, logs: list[Path] | None = None) -> None:
+    paths = logs or sorted((SAMPLE / release).glob("*.sarif"))
+    res = invoke("ingest", *[str(p) for p in paths], "--product", PRODUCT, "--release", release,
+                 "--threat-model", str(THREAT_MODEL), *extra, db=db)
+    assert res.exit_code == 0, res.stderr
+
+
+def _statuses(db: str, old: str, new: str) -> list[tuple[Any, ...]]:
+    """A diff without issue ids (they number differently): status, place, link, provenance."""
+    return sorted(((r["status"], r["tool"], r["rule"], r["path"], r["line"], r["link"],
+                    (r["from"] or {}).get("result"), (r["to"] or {}).get("result"))
+                   for r in diff_json(db, old, new)["issues"]), key=repr)
+
+
+def _placed_equals_in_order(in_order: str, placed: str) -> None:
+    for release in ("2.5.3", "3.0.0", "3.3.0", "3.6.9"):
+        _ingest(in_order, release)
+    for release in ("2.5.3", "3.3.0", "3.6.9"):
+        _ingest(placed, release)
+    _ingest(placed, "3.0.0", "--after", "2.5.3")
+    for old, new in (("2.5.3", "3.0.0"), ("3.0.0", "3.3.0"), ("3.3.0", "3.6.9")):
+        assert _statuses(placed, old, new) == _statuses(in_order, old, new), (old, new)
+
+
+def test_a_release_placed_between_leaves_the_later_ones_as_in_order(
+        tmp_path: Path, chunk_rows: int) -> None:
+    """3.0.0 placed after 2.5.3 once 3.3.0 and 3.6.9 are stored: all three tools' scans of
+    3.3.0 are linked again to it (files renamed, added and removed between them), and every
+    diff is the one of the releases ingested in order."""
+    _placed_equals_in_order(f"sqlite:///{tmp_path / 'in-order.db'}",
+                            f"sqlite:///{tmp_path / 'placed.db'}")
+
+
+@pytest.mark.postgres
+def test_a_release_placed_between_on_postgres(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunks are ranges of paths in the database's own order (its collation)."""
+    monkeypatch.setattr(sql_module, "CHUNK_ROWS", 40)
+    _placed_equals_in_order(f"sqlite:///{tmp_path / 'in-order.db'}", pg_url)
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    ("test/test_payload.py", "test/test_device.py"),
+    ("test/test_device.py", "test/test_payload.py"),
+], ids=["to a file read earlier", "to a file read later"])
+def test_a_fingerprint_that_moved_to_another_chunk_links_when_relinked(
+        tmp_path: Path, chunk_rows: int, source: str, target: str) -> None:
+    """A ``fingerprints`` value moved to a file of another chunk: relinked, the later scan's
+    finding still joins the issue that carried the value."""
+    folder = tmp_path / "logs"
+    was = moved_between_files(folder, source, target)
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    first, second = folder / "3.3.0" / "bandit.sarif", folder / "3.6.9" / "bandit.sarif"
+    _ingest(db, "3.3.0", logs=[first])
+    _ingest(db, "3.6.9", logs=[second])
+    # 3.3.0's log again, as a release between: 3.6.9 links to it as it linked to 3.3.0.
+    _ingest(db, "3.4", "--after", "3.3.0", logs=[first])
+    moved = [(r["status"], r["path"], r["link"]) for r in diff_json(db, "3.4", "3.6.9")["issues"]
+             if r["from"] and r["from"]["result"] == was]
+    assert moved == [("persisting", target, "tool-fingerprint")]
+    assert _statuses(db, "3.4", "3.6.9") == _statuses_of_in_order(tmp_path, first, second)
+
+
+def _statuses_of_in_order(tmp_path: Path, first: Path, second: Path) -> list[tuple[Any, ...]]:
+    db = f"sqlite:///{tmp_path / 'in-order.db'}"
+    _ingest(db, "3.3.0", logs=[first])
+    _ingest(db, "3.6.9", logs=[second])
+    return _statuses(db, "3.3.0", "3.6.9")
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return row["tool"], row["rule"], row["path"], row["line"]
+
+
+def test_a_decision_follows_its_finding_across_chunks(
+        tmp_path: Path, chunk_rows: int) -> None:
+    """A decision on a later release's issue follows its finding to the issue it joins when
+    a release is placed before it, whichever chunk the finding's file falls in."""
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    _ingest(db, "3.3.0")
+    _ingest(db, "3.9.2")
+    new = {_key(r): r for r in diff_json(db, "3.3.0", "3.9.2")["issues"] if r["status"] == "new"}
+    # A finding new in 3.9.2 that 3.6.9 already had, in the last file that has one: with
+    # chunks of 40, in the last chunk. Placed before 3.9.2, 3.6.9 gives it an issue first.
+    in_order = f"sqlite:///{tmp_path / 'in-order.db'}"
+    for release in ("3.3.0", "3.6.9", "3.9.2"):
+        _ingest(in_order, release)
+    first_in_369 = {_key(r) for r in diff_json(in_order, "3.3.0", "3.6.9")["issues"]
+                    if r["status"] == "new"}
+    carried = sorted(_key(r) for r in diff_json(in_order, "3.6.9", "3.9.2")["issues"]
+                     if r["status"] == "persisting" and _key(r) in new
+                     and r["link"] == "content"
+                     and (r["tool"], r["rule"], r["path"]) in {k[:3] for k in first_in_369})
+    chosen = new[carried[-1]]
+    res = invoke("decide", str(chosen["issue"]), "--confirm", "--reason", "reachable",
+                 "--by", "reviewer", db=db)
+    assert res.exit_code == 0, res.stderr
+    _ingest(db, "3.6.9", "--after", "3.3.0")
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        decided = conn.execute(select(decisions.c.issue_id)).scalars().all()
+    engine.dispose()
+    assert len(decided) == 1 and decided[0] != chosen["issue"]
+    (now,) = [r for r in diff_json(db, "3.6.9", "3.9.2")["issues"] if r["issue"] == decided[0]]
+    assert (now["status"], *_key(now)) == ("persisting", *carried[-1])
+
+
+def test_an_issue_s_occurrences_are_found_through_an_index(tmp_path: Path) -> None:
+    """Dropping an orphaned issue makes the database check that no occurrence refers to it:
+    with ``ix_occ_issue`` a look-up, not a read of the whole table for every issue dropped
+    (a relinked release drops thousands)."""
+    old = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(old, "0010")
+    upgrade(old)  # as opening the store does
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    _ingest(fresh, "3.3.0")
+    for engine in (old, create_engine(fresh)):
+        with engine.connect() as conn:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT 1 FROM occurrence WHERE issue_id = 1"))
+        engine.dispose()
+        assert "ix_occ_issue" in plan, plan
