@@ -273,6 +273,15 @@ class NotContiguous(Exception):
     """
 
 
+class ReadAgain(Exception):
+    """A log read in one pass (its tool before its results) turned out to need two.
+
+    A member its results depend on follows them, it has a second run, or something in it
+    is bad input, which the two passes report in their own order. Whatever was stored
+    from it is rolled back and the log is read again: its outline first, then its results.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class RowChunk:
     """A chunk of scored findings already turned into the store's rows (``SqlStore.rows``).

@@ -41,6 +41,7 @@ from triage.model import (
     IngestResult,
     IssueRow,
     NotContiguous,
+    ReadAgain,
     RecordedScope,
     Release,
     ReleaseReport,
@@ -206,16 +207,23 @@ def ingest(
         report = (lambda done, total: forward(2 * done, 2 * total)) if forward else None
         # With two cores, a reader process reads, scores and makes the rows of a chunk
         # while this one links and writes the chunks before; else this one does it all.
-        read = (stream_direct_ahead if ahead.enabled() else stream_direct_here)(
-            paths[0], normaliser, ctx.clock(), report,
-            prepare=lambda chunk: ctx.store.rows(scored(chunk)))
-        if read is not None:
+        # A log whose tool comes before its results is read in one pass; should that turn
+        # out wrong on the way, what was stored is rolled back and it is read in two.
+        for one_pass in (True, False):
+            read = (stream_direct_ahead if ahead.enabled() else stream_direct_here)(
+                paths[0], normaliser, ctx.clock(), report,
+                prepare=lambda chunk: ctx.store.rows(scored(chunk)), one_pass=one_pass)
+            if read is None:
+                break
             try:
                 result = store([(read.scan, ScoredChunks(read.chunks(), read.header))], [])
+            except ReadAgain:
+                continue
             except NotContiguous:
                 result = None  # rolled back; the spool groups the log's files
             finally:
                 read.close()
+            break
     if result is None:
         with contextlib.ExitStack() as stack:
             batches: list[tuple[ScanInput, Sequence[ScoredFinding] | ScoredChunks]]

@@ -28,8 +28,10 @@ import triage.ingest.stream as stream_module
 from triage import pipeline
 from triage.ingest.ahead import stream_direct_ahead, stream_direct_here
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.sarif import read_sarif
-from triage.ingest.stream import NotContiguous, Spool, stream_sarif
+from triage.ingest.reader import Reader
+from triage.ingest.sarif import RUN_MEMBERS, RunReader, read_sarif
+from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sarif
+from triage.model import ReadAgain
 from triage.store import open_store
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
@@ -200,6 +202,9 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
                 yield from make()
             except NotContiguous:
                 taken["fell back"] += 1
+                raise
+            except ReadAgain:
+                taken["read again"] += 1
                 raise
             taken["direct"] += 1
 
@@ -406,3 +411,158 @@ def test_a_fingerprint_on_results_of_two_runs_links_one_of_them_as_whole_ingest(
     by_fingerprint = [r for r in diff_json(dbs["s"], "3.3.0", "3.6.9")["issues"]
                       if r["link"] == "tool-fingerprint"]
     assert [(r["to"]["file"], r["to"]["result"]) for r in by_fingerprint] == [("a.sarif", 0)]
+
+
+# ---- one pass: a log whose run names its tool before its results --------------------------
+
+
+def _direct_read(log: Path, one_pass: bool, monkeypatch: pytest.MonkeyPatch
+                 ) -> tuple[Any, list[Any], Any, int]:
+    """(header, findings, final header, outline reads) of ``stream_direct`` on ``log``."""
+    outlines = []
+    real = stream_module._open
+
+    def spy(path: Path) -> Any:
+        outlines.append(path)
+        return real(path)
+
+    monkeypatch.setattr(stream_module, "_open", spy)
+    found = stream_direct(log, PathNormaliser(None, ()), NOW, one_pass=one_pass)
+    assert found is not None and found.header is not None
+    findings = [f for chunk in found.chunks() for f in chunk]
+    return found.scan, findings, found.header(), len(outlines)
+
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+_ONE_RUN = [p for p in [*sorted((REPO / "sample_sarif" / "pymodbus").glob("*/*.sarif")),
+                        *sorted((REPO / "tests" / "data" / "sarif").glob("*.sarif"))]
+            if len(json.loads(p.read_text())["runs"]) == 1]
+
+
+@pytest.mark.parametrize("log", _ONE_RUN, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_one_pass_reads_what_two_passes_read(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every real log of one run: read in one pass where its run names the tool (and all
+    that its results need) first, else in two; either way what the outline and the results
+    pass read."""
+    doc = json.loads(log.read_text())
+    members = list(doc["runs"][0])
+    tool_first = ("results" in members and members.index("tool") < members.index("results")
+                  and not any(m in RUN_MEMBERS for m in members[members.index("results"):]))
+    try:
+        once = _direct_read(log, True, monkeypatch)
+    except NotContiguous:
+        return  # a log whose files' results lie apart goes to the spool either way
+    twice = _direct_read(log, False, monkeypatch)
+    assert once[:3] == twice[:3]
+    assert twice[3] == 1
+    assert once[3] == (0 if tool_first else 1), members
+
+
+def test_one_pass_waits_for_every_run_member_the_reader_reads() -> None:
+    """``RUN_MEMBERS`` are all the members of a run that ``RunReader`` looks at: a log that
+    gives any other one after its results is still read in one pass."""
+    looked: set[str] = set()
+
+    class Watched(dict):  # type: ignore[type-arg]
+        def get(self, key: Any, default: Any = None) -> Any:
+            looked.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: Any) -> Any:
+            looked.add(key)
+            return super().__getitem__(key)
+
+        def __contains__(self, key: Any) -> bool:
+            looked.add(key)
+            return super().__contains__(key)
+
+        def __iter__(self) -> Any:
+            looked.add("*every member*")
+            return super().__iter__()
+
+    for log in _ONE_RUN:
+        run = {k: v for k, v in json.loads(log.read_text())["runs"][0].items()
+               if k != "results"}
+        RunReader(Reader(log.name), Watched(run), 0, PathNormaliser(None, ()), NOW).finish()
+    assert looked <= RUN_MEMBERS, looked - RUN_MEMBERS
+    assert {"tool", "invocations", "artifacts", "originalUriBaseIds"} <= looked
+
+
+def _bandit(tmp_path: Path, change: Any) -> Path:
+    doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.9.2" / "bandit.sarif").read_text())
+    doc = change(doc) or doc
+    log = tmp_path / "logs" / "bandit.sarif"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(json.dumps(doc))
+    return log
+
+
+def _invocations_after_results(doc: dict[str, Any]) -> None:
+    run = doc["runs"][0]
+    invocations = run.pop("invocations")
+    # An error the scanner met: the run's health, which the results' file counts depend on.
+    invocations[0].setdefault("toolExecutionNotifications", []).append({
+        "level": "error", "message": {"text": "syntax error while parsing AST from file"},
+        "locations": [{"physicalLocation": {"artifactLocation": {
+            "uri": run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"]}}}]})
+    run["invocations"] = invocations  # now after the results
+
+
+def test_a_member_the_results_need_after_them_reads_the_log_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    """The tool first, but the invocations (the run's health) after the results: the one
+    pass learns it at the end, the store drops what it stored, and the two passes store
+    what the whole-file ingest stores."""
+    taken = _taken(monkeypatch)
+    log = _bandit(tmp_path, _invocations_after_results)
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
+    assert taken == {"read again": 1, "direct": 1, **_readers(reader, 2)}
+    assert row_counts(streamed) == row_counts(whole)
+    assert _statuses(streamed, "logs", "logs") == _statuses(whole, "logs", "logs")
+
+
+def test_a_second_run_after_the_first_one_s_results_goes_to_the_spool(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    taken = _taken(monkeypatch)
+    log = _bandit(tmp_path, lambda doc: doc["runs"].append(json.loads(json.dumps(
+        doc["runs"][0]))))
+    whole, streamed = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
+    assert taken == {"read again": 1, "spooled": 1, **_readers(reader, 2)}
+    assert row_counts(streamed) == row_counts(whole)
+
+
+def _bad_result(doc: dict[str, Any]) -> None:
+    results = doc["runs"][0]["results"]
+    results[len(results) // 2]["locations"][0] = "here"
+
+
+def _bad_result_and_version_after_runs(doc: dict[str, Any]) -> dict[str, Any]:
+    _bad_result(doc)
+    return {"runs": doc["runs"], "version": "2.0.0"}
+
+
+@pytest.mark.parametrize("change", [_bad_result, _bad_result_and_version_after_runs],
+                         ids=["a bad result", "a bad result and a wrong version after it"])
+def test_bad_input_read_in_one_pass_is_reported_as_two_passes_report_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str, change: Any) -> None:
+    """Bad input met in the one pass sends the log to the two passes, which report the
+    problem they always report first (the version before a result), as the whole-file
+    reading does; nothing stays stored."""
+    log = _bandit(tmp_path, change)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    _one_log_at_a_time(db, [REPO / "sample_sarif" / "pymodbus" / "3.6.9" / "bandit.sarif"],
+                       STREAM)
+    before = row_counts(db)
+    errors = []
+    for env in (STREAM, None):
+        res = invoke("ingest", str(log), "--product", PRODUCT, "--release", "3.9.2", db=db,
+                     env=env)
+        assert res.exit_code == 3, res.stderr
+        errors.append(res.stderr.splitlines()[0])
+    assert errors[0] == errors[1]
+    assert errors[0].startswith("error: bandit.sarif: ")
+    assert ("version" in errors[0]) == (change is _bad_result_and_version_after_runs)
+    assert row_counts(db) == before

@@ -46,7 +46,7 @@ from triage.errors import BadInputError, ConfigError, DatabaseError, TriageError
 from triage.ingest import stream
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.sarif import Progress
-from triage.model import NotContiguous
+from triage.model import NotContiguous, ReadAgain
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -92,9 +92,7 @@ class AheadScan:
     """A scan read in a reader process: ``StreamedScan``'s parts, chunks as prepared there."""
 
     scan: ScanInput
-    """Tool, logs, health and notes as the outline gives them."""
-    count: int
-    """How many findings the scan has."""
+    """Tool, logs, health and notes as the run's members before its results give them."""
     chunks: Callable[[], Iterator[Any]]
     """Each chunk of whole files, after ``prepare``, in log order."""
     header: Callable[[], ScanInput]
@@ -109,6 +107,8 @@ def stream_direct_ahead(
     now: dt.datetime,
     progress: Progress | None = None,
     prepare: Callable[[list[Finding]], Any] = lambda chunk: chunk,
+    *,
+    one_pass: bool = True,
 ) -> AheadScan | None:
     """``stream.stream_direct`` run in a reader process; the same result, read ahead.
 
@@ -119,7 +119,7 @@ def stream_direct_ahead(
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_read, args=(os.getpid(), receive, send, path, normaliser, now,
-                                           progress is not None, prepare),
+                                           progress is not None, prepare, one_pass),
                        name="triage-reader", daemon=True)
     # Ctrl-C before the reader ignores it would print its traceback: the reader starts
     # with SIGINT blocked, and this process hears a Ctrl-C of that moment right after.
@@ -130,7 +130,7 @@ def stream_direct_ahead(
         # No process to be had (memory, process limits): read here, as with one core.
         receive.close()
         send.close()
-        return stream_direct_here(path, normaliser, now, progress, prepare)
+        return stream_direct_here(path, normaliser, now, progress, prepare, one_pass=one_pass)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     send.close()  # the reader holds the only write end: its exit is this end's EOF
@@ -147,8 +147,7 @@ def stream_direct_ahead(
     if first[0] == "none":
         link.close()
         return None
-    return AheadScan(scan=first[1], count=first[2], chunks=link.chunks, header=link.header,
-                     close=link.close)
+    return AheadScan(scan=first[1], chunks=link.chunks, header=link.header, close=link.close)
 
 
 def stream_direct_here(
@@ -157,9 +156,11 @@ def stream_direct_here(
     now: dt.datetime,
     progress: Progress | None = None,
     prepare: Callable[[list[Finding]], Any] = lambda chunk: chunk,
+    *,
+    one_pass: bool = True,
 ) -> AheadScan | None:
     """The same scan as ``stream_direct_ahead``, read and prepared in this process."""
-    direct = stream.stream_direct(path, normaliser, now, progress)
+    direct = stream.stream_direct(path, normaliser, now, progress, one_pass=one_pass)
     if direct is None:
         return None
     found = direct
@@ -167,7 +168,7 @@ def stream_direct_here(
     def chunks() -> Iterator[Any]:
         return (prepare(chunk) for chunk in found.chunks())
 
-    return AheadScan(scan=direct.scan, count=direct.count, chunks=chunks,
+    return AheadScan(scan=direct.scan, chunks=chunks,
                      header=direct.header or (lambda: found.scan), close=lambda: None)
 
 
@@ -198,6 +199,8 @@ class _Link:
                 raise _ERRORS.get(message[1], TriageError)(message[2], hint=message[3])
             elif kind == "apart":
                 raise NotContiguous(message[1])
+            elif kind == "again":
+                raise ReadAgain(message[1])
             elif kind == "crash":
                 error = RuntimeError(f"{self.path.name}: the reader process failed: "
                                      f"{message[1]}")
@@ -242,7 +245,7 @@ class _Link:
 
 def _read(parent: int, receive: Connection, send: Connection, path: Path,
           normaliser: PathNormaliser, now: dt.datetime, with_progress: bool,
-          prepare: Callable[[list[Finding]], Any]) -> None:
+          prepare: Callable[[list[Finding]], Any], one_pass: bool) -> None:
     """The reader process: ``stream_direct_here``, each chunk and problem sent as a message."""
     # The read end is the parent's alone: once the parent is gone, a send fails here.
     receive.close()
@@ -262,11 +265,11 @@ def _read(parent: int, receive: Connection, send: Connection, path: Path,
             read = stream_direct_here(
                 path, normaliser, now,
                 (lambda done, total: put("progress", done, total)) if with_progress else None,
-                prepare)
+                prepare, one_pass=one_pass)
             if read is None:
                 put("none")
                 return
-            put("scan", read.scan, read.count)
+            put("scan", read.scan)
             for chunk in read.chunks():
                 put("chunk", chunk)
             put("end", read.header())
@@ -274,6 +277,8 @@ def _read(parent: int, receive: Connection, send: Connection, path: Path,
             put("error", type(e).__name__, str(e), e.hint)
         except NotContiguous as e:
             put("apart", str(e))
+        except ReadAgain as e:
+            put("again", str(e))
         except Exception as e:  # noqa: BLE001 - a bug: the parent reports it, exit 70
             put("crash", f"{type(e).__name__}: {e}", traceback.format_exc())
 

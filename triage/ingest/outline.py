@@ -26,7 +26,7 @@ import collections
 import hashlib
 import itertools
 import operator
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -151,41 +151,126 @@ def _plain_log(scanner: jsonscan.Scanner) -> Outline:
     runs: list[dict[str, Any]] = []
     counts: list[int] = []
     offsets: list[int] = []
-    seen: set[str] = set()
-    version: Any = None
+    top: dict[str, Any] = {}
+    for _ in _runs(scanner, top):
+        run: dict[str, Any] = {}
+        count, offset = 0, -1
+        for member in scanner.members():
+            if member in run or (member == "results" and offset != -1):
+                raise jsonscan.NotPlain("a member given twice")
+            if member != "results":
+                value = scanner.value(3)
+                if member:  # as the ijson reading, which keeps no member named ""
+                    run[member] = value
+            elif scanner.peek() == "[":
+                offset = scanner.offset()
+                count = sum(1 for _ in scanner.items(3))
+            elif scanner.value(3) is not None:
+                raise jsonscan.NotPlain("results is not an array")
+        runs.append(run)
+        counts.append(count)
+        offsets.append(offset)
+    if top.get("version") != "2.1.0" or "runs" not in top:
+        raise jsonscan.NotPlain("not a SARIF 2.1.0 log")
+    return Outline(runs, counts, sum(counts), offsets=offsets)
+
+
+def _runs(scanner: jsonscan.Scanner, top: dict[str, Any]) -> Iterator[None]:
+    """Stop at each run of a plain log, its members next for the scanner.
+
+    ``top`` gets the log's members by name (the version's value; None for the others); a
+    member given twice, runs that are not an array, a run that is not an object: refused.
+    """
     for key in scanner.members():
-        if key in seen:
+        if key in top:
             raise jsonscan.NotPlain("a member given twice")
-        seen.add(key)
         if key != "runs":
             value = scanner.value(1)
-            version = value if key == "version" else version
+            top[key] = value if key == "version" else None
             continue
+        top[key] = None
         if scanner.peek() != "[":
             raise jsonscan.NotPlain("runs is not an array")
         for _ in scanner.elements():
             if scanner.peek() != "{":
                 raise jsonscan.NotPlain("a run is not an object")
+            yield
+
+
+class OnePass:
+    """A plain log of one run that names its tool before its results, read in one pass.
+
+    The results pass needs the run's members before it reads a result; the outline reads
+    the whole log first to have them wherever they are. Many scanners write the run's tool
+    (and whatever else a result needs) before its results (bandit, CodeQL, clang, the SARIF
+    SDK's tools), and then the outline is not needed: ``start`` reads up to the results and
+    gives the run's members so far, ``results`` gives each result and then reads the rest of
+    the log. Where the log is not of that case, ``jsonscan.NotPlain`` says so: from
+    ``start`` (results before the tool, several runs, anything the plain outline would
+    doubt), or from ``results`` (one of ``needed`` after the results, a second run, a
+    version other than 2.1.0 given after the runs, text after the log).
+    """
+
+    def __init__(self, path: Path, needed: frozenset[str]) -> None:
+        self._file = path.open("rb")
+        self._scanner = jsonscan.Scanner(self._file)
+        self._needed = needed
+        self._steps = self._walk()
+
+    def start(self) -> dict[str, Any]:
+        """The run's members before its results (its tool among them)."""
+        try:
+            run: dict[str, Any] = next(self._steps)
+        except BaseException:
+            self.close()
+            raise
+        return run
+
+    def results(self) -> Iterator[Any]:
+        """Each result, in order; the rest of the log is read once they are all given."""
+        try:
+            yield from self._steps
+        finally:
+            self.close()
+
+    def offset(self) -> int:
+        """How many bytes of the log were read."""
+        return self._scanner.offset()
+
+    def close(self) -> None:
+        """Close the file (and the walk, when it stopped early)."""
+        self._steps.close()
+        self._file.close()
+
+    def _walk(self) -> Generator[Any, None, None]:
+        scanner = self._scanner
+        top: dict[str, Any] = {}
+        runs = 0
+        for _ in _runs(scanner, top):
+            runs += 1
+            if runs > 1:
+                raise jsonscan.NotPlain("several runs")
             run: dict[str, Any] = {}
-            count, offset = 0, -1
+            after = False
             for member in scanner.members():
-                if member in run or (member == "results" and offset != -1):
+                if member in run or (member == "results" and after):
                     raise jsonscan.NotPlain("a member given twice")
-                if member != "results":
-                    value = scanner.value(3)
-                    if member:  # as the ijson reading, which keeps no member named ""
-                        run[member] = value
-                elif scanner.peek() == "[":
-                    offset = scanner.offset()
-                    count = sum(1 for _ in scanner.items(3))
-                elif scanner.value(3) is not None:
-                    raise jsonscan.NotPlain("results is not an array")
-            runs.append(run)
-            counts.append(count)
-            offsets.append(offset)
-    if version != "2.1.0" or "runs" not in seen:
-        raise jsonscan.NotPlain("not a SARIF 2.1.0 log")
-    return Outline(runs, counts, sum(counts), offsets=offsets)
+                if member == "results":
+                    if scanner.peek() != "[" or "tool" not in run:
+                        raise jsonscan.NotPlain("the results come before the tool")
+                    yield run
+                    yield from scanner.items(3)
+                    after = True
+                    continue
+                value = scanner.value(3)
+                if after and member in self._needed:
+                    raise jsonscan.NotPlain(f"the run's {member} follows its results")
+                if member and not after:  # as the outline, which keeps no member ""
+                    run[member] = value
+            if not after:
+                raise jsonscan.NotPlain("a run without results")
+        if top.get("version") != "2.1.0" or runs != 1 or scanner.peek():
+            raise jsonscan.NotPlain("not a SARIF 2.1.0 log of one run")
 
 
 def plain_results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int, int, Any]]:

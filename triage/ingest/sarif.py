@@ -257,6 +257,12 @@ def _read_run(
     return reader.finish()
 
 
+RUN_MEMBERS = frozenset({"tool", "taxonomies", "originalUriBaseIds", "artifacts",
+                         "logicalLocations", "invocations"})
+"""The members of a run that ``RunReader`` reads, its results aside: a log that gives one of
+them after its results cannot be read in one pass."""
+
+
 class RunReader:
     """Reads one run: its tool, rules and health first, then its results one at a time.
 

@@ -27,6 +27,7 @@ import copyreg
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import itertools
 import os
 import pickle
@@ -39,10 +40,10 @@ from typing import Any
 import ijson  # type: ignore[import-untyped]
 
 from triage.errors import BadInputError, place
-from triage.ingest import sarif
+from triage.ingest import jsonscan, sarif
 from triage.ingest.functions import FunctionLocator
 from triage.ingest.jsonscan import NotPlain
-from triage.ingest.outline import Outline, json_error, plain_results
+from triage.ingest.outline import OnePass, Outline, json_error, plain_results
 from triage.ingest.outline import outline as read_outline
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
@@ -62,6 +63,7 @@ from triage.model import (
     Location,
     NotContiguous,
     Provenance,
+    ReadAgain,
     ScanInput,
     Tool,
 )
@@ -108,7 +110,7 @@ class StreamedScan:
     scan: ScanInput
     """Tool, logs, health and notes; ``findings`` is empty (they are in the spool)."""
     count: int
-    """How many findings the scan has."""
+    """How many findings the scan has (0 for a log read directly: known once it is read)."""
     paths: list[str] = field(default_factory=list)
     """Its distinct paths, sorted."""
     chunks: Callable[[], Iterator[list[Finding]]] = lambda: iter(())
@@ -127,6 +129,8 @@ def stream_direct(
     normaliser: PathNormaliser,
     now: dt.datetime,
     progress: Progress | None = None,
+    *,
+    one_pass: bool = True,
 ) -> StreamedScan | None:
     """Read one log of one run as its results stream by, without a spool.
 
@@ -136,11 +140,70 @@ def stream_direct(
     written to a temporary file and read back. None when the log has several runs (the
     spool groups those); the chunks raise ``NotContiguous`` when a file's results come
     back after another file's, or a ``fingerprints`` value repeats.
+
+    With ``one_pass``, a plain log whose run names its tool before its results is read in
+    one pass, without the outline (``OnePass``). Should anything about it turn out
+    otherwise once chunks were given (a member the results need after them, a second run,
+    bad input), the chunks raise ``ReadAgain``: the caller drops what it stored and reads
+    the log again without ``one_pass``, which reports any problem as it always does.
     """
+    check_size(path)
+    if one_pass:
+        found = _one_pass(path, normaliser, now, progress)
+        if found is not None:
+            return found
     rd, outline = _open(path)
     if len(outline.runs) != 1:
         return None
     reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now)
+    size, total = file_size(path), outline.total
+
+    def results() -> Iterator[tuple[int, Any]]:
+        for seen, (_, index, result) in enumerate(_results(path, path.name, outline), 1):
+            yield index, result
+            if progress and seen % sarif.PROGRESS_EVERY == 0 and total:
+                progress(size * seen // total, size)
+
+    return _direct(path, rd, reader, normaliser, results, progress, again=False)
+
+
+def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
+              progress: Progress | None) -> StreamedScan | None:
+    """``stream_direct`` in one pass (``OnePass``), or None where the log is not of its case."""
+    if not jsonscan.WORKS:
+        return None
+    try:
+        with path.open("rb") as f:  # every finding names the log's digest: taken first
+            rd = Reader(path.name, hashlib.file_digest(f, "sha256").hexdigest())
+        log = OnePass(path, sarif.RUN_MEMBERS)
+    except OSError:
+        return None  # the two passes say what is wrong
+    try:
+        reader = RunReader(rd, log.start(), 0, normaliser, now)
+    except (NotPlain, ValueError, OSError, BadInputError):
+        log.close()
+        return None
+    size = file_size(path)
+
+    def results() -> Iterator[tuple[int, Any]]:
+        try:
+            for index, result in enumerate(log.results()):
+                yield index, result
+                if progress and (index + 1) % sarif.PROGRESS_EVERY == 0:
+                    progress(log.offset(), size)
+        except (NotPlain, ValueError, OSError) as e:
+            raise ReadAgain(f"{path.name}: read in one pass: {e}") from e
+
+    return _direct(path, rd, reader, normaliser, results, progress, again=True)
+
+
+def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormaliser,
+            results: Callable[[], Iterator[tuple[int, Any]]], progress: Progress | None,
+            again: bool) -> StreamedScan:
+    """The scan of ``stream_direct``: its header, and its chunks as ``results`` come.
+
+    ``again``: bad input met in the chunks raises ``ReadAgain`` (the one pass's reading).
+    """
     first = ScanParts(reader.out.tool)
     first.add(0, rd, reader.out)
     size = file_size(path)
@@ -155,6 +218,16 @@ def stream_direct(
         return final[0]
 
     def chunks() -> Iterator[list[Finding]]:
+        try:
+            yield from _chunks()
+        except BadInputError as e:
+            if not again:
+                raise
+            raise ReadAgain(f"{path.name}: read in one pass: {e}") from e
+        if progress:
+            progress(size, size)
+
+    def _chunks() -> Iterator[list[Finding]]:
         locator = FunctionLocator(normaliser)
         done: set[str] = set()
         # Hashes, not the values, so that memory stays small on a log where every result
@@ -164,7 +237,6 @@ def stream_direct(
         group: list[Finding] = []
         current: str | None = None
         lines = reader.out.lines
-        seen = 0
 
         def close() -> list[Finding]:
             # The file's findings are all here, and so are the lines its results showed.
@@ -173,12 +245,9 @@ def stream_direct(
                 del lines[k]
             return with_fingerprints(with_functions(borrow_snippets(group, mine), locator))
 
-        for _, index, result in _results(path, path.name, outline):
+        for index, result in results():
             finding = reader.result(index, result)
             reader.out.findings.clear()
-            seen += 1
-            if progress and seen % sarif.PROGRESS_EVERY == 0 and outline.total:
-                progress(size * seen // outline.total, size)
             if finding is None:
                 continue
             for fp in finding.tool_fingerprints:
@@ -204,11 +273,8 @@ def stream_direct(
             chunk.extend(close())
         if chunk:
             yield chunk
-        if progress:
-            progress(size, size)
 
-    return StreamedScan(scan=first.scan(()), count=outline.total, chunks=chunks,
-                        header=header)
+    return StreamedScan(scan=first.scan(()), count=0, chunks=chunks, header=header)
 
 
 class Spool:
