@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from triage.model import Fingerprint, Identity, NotContiguous
+from triage.model import Fingerprint, Identity, NotContiguous, quick_init
 
 NEAR_LINES = 3
 """Largest distance, after the local shift, at which layer 3 still links two findings."""
@@ -50,6 +50,7 @@ ORDER_WORK = 250_000
 """Most steps layer 3e spends on one group (fewer × more², its dynamic program)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A finding as identity sees it (either side of a link)."""
@@ -74,6 +75,7 @@ class Candidate:
     """Start column (0 when unknown): where on its line the finding sits."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Link:
     """A new finding linked to an existing issue, and the layer that did it."""
