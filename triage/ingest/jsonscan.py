@@ -28,6 +28,8 @@ MAX_VALUE = 64 * 1024 * 1024
 """Largest single value (a result, a run's tool) this reader keeps in its window."""
 WINDOW = 1024 * 1024
 """Bytes read at a time."""
+TOP_UP = 64 * 1024
+"""An array's items are read on from the file once fewer characters than this are left."""
 
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -228,6 +230,12 @@ class Scanner:
         """
         for _ in self.elements():
             start = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if len(self.text) - start < TOP_UP and not self.eof:
+                # Read on before the window runs dry: an item cut by the window's end
+                # costs a failed scan, whose error counts the window's lines.
+                self.pos = start
+                self._more(self.window)
+                start = self.pos
             value, end = self._scan_at(start, level + 1)
             if end != -1 and _whole(self.text, end):
                 self.pos = end
