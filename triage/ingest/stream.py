@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 import hashlib
 import itertools
+import operator
 import os
 import pickle
 import sqlite3
@@ -73,12 +74,15 @@ def _by_fields(cls: type) -> None:
     """Pickle a slotted dataclass as its constructor and field values.
 
     The default for a frozen slotted dataclass looks its fields up on every object; the
-    spool pickles every finding of a log once and unpickles it once.
+    spool pickles every finding of a log once and unpickles it once, so one getter of all
+    the fields (``attrgetter``, in C) is made here.
     """
-    names = tuple(f.name for f in dataclasses.fields(cls))
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = operator.attrgetter(*names) if len(names) > 1 else (
+        lambda obj: (getattr(obj, names[0]),))
 
     def reduce(obj: Any) -> tuple[Any, tuple[Any, ...]]:
-        return cls, tuple(getattr(obj, n) for n in names)
+        return cls, values(obj)
 
     copyreg.pickle(cls, reduce)
 
