@@ -25,7 +25,12 @@ def mask_message(text: str) -> str:
 
 def text_key(finding: Finding) -> str:
     """The flagged text, normalised; the masked message (``msg:...``) when there is none."""
-    return normalise_text(finding.location.snippet) or "msg:" + mask_message(finding.message)
+    return text_key_of(finding.location.snippet, finding.message)
+
+
+def text_key_of(snippet: str, message: str) -> str:
+    """``text_key`` of a finding with this snippet and message."""
+    return normalise_text(snippet) or "msg:" + mask_message(message)
 
 
 def message_key(finding: Finding) -> str:

@@ -86,7 +86,7 @@ from triage.store.schema import (
     scans,
     source_files,
 )
-from triage.textkeys import message_key, text_key
+from triage.textkeys import mask_message, text_key_of
 
 _IN_LIST = 2000
 """Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
@@ -348,7 +348,7 @@ class SqlStore:
                 finding_count=count, successful=done.successful,
                 not_analysed=json.dumps(done.not_analysed), notes=json.dumps(done.notes)))
         else:
-            rows = [_occurrence_values(s) for s in scored]
+            rows = _with_keys([_occurrence_values(s) for s in scored])
             links = self._links(conn, pid, tool, seq,
                                 [_new_candidate(v, i, s.finding.identity_fingerprints)
                                  for i, (v, s) in enumerate(zip(rows, scored, strict=True))],
@@ -457,7 +457,7 @@ class SqlStore:
         count = 0
         for chunk in chunks:
             prepared = chunk if isinstance(chunk, RowChunk) else self.rows(chunk)
-            rows = prepared.rows
+            rows = _with_keys(prepared.rows)
             paths = {r["path"] for r in rows}
             seen |= paths
             appeared |= paths - prev_paths
@@ -1542,6 +1542,18 @@ def _cwe_text(cwe_ids: tuple[int, ...]) -> str:
     return ",".join(str(c) for c in cwe_ids)
 
 
+def _with_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add each row's identity keys (``textkeys``), made of its snippet and message.
+
+    Made here, where the rows are stored, rather than with the rows: a reader process
+    makes those, and has the larger share of the work.
+    """
+    for r in rows:
+        r["text_key"] = text_key_of(r["snippet"], r["message"])
+        r["message_key"] = mask_message(r["message"])
+    return rows
+
+
 def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
     f, e, loc, prov = s.finding, s.exposure, s.finding.location, s.finding.provenance
     # A dict display, not dict(**kwargs): a row per finding, and the keyword form builds
@@ -1561,7 +1573,6 @@ def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
         "exposure_json": _exposure_json(e, loc.function),
         "sarif_file": prov.file, "sarif_sha256": prov.sha256, "run_index": prov.run,
         "result_index": prov.result, "fingerprint": f.fingerprint,
-        "text_key": text_key(f), "message_key": message_key(f),
         "tool_fingerprints": _dumps(f.tool_fingerprints) if f.tool_fingerprints else "[]",
     }
 
