@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from triage_testkit import SAMPLE
 
@@ -96,6 +96,9 @@ def edits(draw: st.DrawFn) -> list[tuple[str, int, int]]:
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(changes=edits())
+# Lines inserted between two ruff B007 findings of one message (no flagged text) and the
+# S101 below them: the S101's move must not carry the upper B007 onto the lower one's line.
+@example(changes=[("test/test_datastore.py", 194, 4)])
 def test_line_edits_above_findings_keep_every_identity(tmp_path: Path, changes) -> None:
     before = _read(tmp_path, LOGS)
     docs = LOGS

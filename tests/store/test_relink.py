@@ -2,22 +2,33 @@
 
 The later scan is read back from the store in chunks of whole files (``CHUNK_ROWS``); here
 the chunks are also tiny, so the real pymodbus scans relink through many of them, renamed
-and new files included. What the later releases show must be what they show when every
-release was ingested in order.
+and new files included. On these releases, what the later ones show must be what they show
+when every release was ingested in order (other scanners' line shifts, stored by then, may
+place a finding otherwise elsewhere).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
-from triage_testkit import PRODUCT, SAMPLE, THREAT_MODEL, diff_json, invoke, moved_between_files
+from sqlalchemy import create_engine, func, select
+from triage_testkit import (
+    PRODUCT,
+    SAMPLE,
+    THREAT_MODEL,
+    diff_json,
+    invoke,
+    location,
+    moved_between_files,
+)
 
+import triage.ingest.stream as stream_module
 import triage.store.sql as sql_module
 from triage.store.migrate import upgrade
-from triage.store.schema import decisions
+from triage.store.schema import decisions, occurrences
 
 
 @pytest.fixture(params=[sql_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
@@ -148,3 +159,57 @@ def test_an_issue_s_occurrences_are_found_through_an_index(tmp_path: Path) -> No
                 "EXPLAIN QUERY PLAN SELECT 1 FROM occurrence WHERE issue_id = 1"))
         engine.dispose()
         assert "ix_occ_issue" in plan, plan
+
+
+def _renamed_and_copied_back(folder: Path) -> list[Path]:
+    """Three releases of a real bandit log: the first as written; in the second, the first
+    result's file renamed; in the third, that result also back in the file's old name."""
+    doc = json.loads((SAMPLE / "3.16.1" / "bandit.sarif").read_text())
+    results = doc["runs"][0]["results"]
+    old = location(results[0])[0]
+    renamed = [json.loads(json.dumps(r)) for r in results]
+    for r in renamed:
+        if location(r)[0] == old:
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "moved/" + old
+    back = json.loads(json.dumps(results[0]))
+    logs = []
+    for release, found in (("R1", results), ("R2", renamed), ("R3", [*renamed, back])):
+        doc["runs"][0]["results"] = found
+        (folder / release).mkdir(parents=True)
+        logs.append(folder / release / "bandit.sarif")
+        logs[-1].write_text(json.dumps(doc))
+    return logs
+
+
+def _held_twice(db: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(occurrences.c.scan_id, occurrences.c.issue_id)
+                            .group_by(occurrences.c.scan_id, occurrences.c.issue_id)
+                            .having(func.count() > 1)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_a_finding_back_in_a_renamed_file_s_old_name_takes_no_issue_twice(
+        tmp_path: Path, chunk_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The renamed file's finding keeps its issue; its copy back at the old name is new,
+    also where files are linked chunk by chunk (streamed, or relinked after ``--after``)
+    and the old name, new to the scan, is linked last: one issue never goes to two."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 40)
+    r1, r2, r3 = _renamed_and_copied_back(tmp_path / "logs")
+    dbs = {mode: f"sqlite:///{tmp_path / mode}.db" for mode in ("whole", "streamed", "placed")}
+    for mode, env in (("whole", None), ("streamed", {"TRIAGE_STREAM_BYTES": "0"})):
+        for log in (r1, r2, r3):
+            res = invoke("ingest", str(log), "--product", PRODUCT, "--release",
+                         log.parent.name, db=dbs[mode], env=env)
+            assert res.exit_code == 0, res.stderr
+    _ingest(dbs["placed"], "R1", logs=[r1])
+    _ingest(dbs["placed"], "R3", logs=[r3])
+    _ingest(dbs["placed"], "R2", "--after", "R1", logs=[r2])
+    whole = _statuses(dbs["whole"], "R2", "R3")
+    back = json.loads(r3.read_text())["runs"][0]["results"][-1]
+    assert ("new", location(back)[0], "new") in {(r[0], r[3], r[5]) for r in whole}
+    for mode, db in dbs.items():
+        assert _held_twice(db) == [], mode
+        assert _statuses(db, "R2", "R3") == whole, mode

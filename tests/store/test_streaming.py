@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -566,3 +567,23 @@ def test_bad_input_read_in_one_pass_is_reported_as_two_passes_report_it(
     assert errors[0].startswith("error: bandit.sarif: ")
     assert ("version" in errors[0]) == (change is _bad_result_and_version_after_runs)
     assert row_counts(db) == before
+
+
+def test_a_log_read_in_one_pass_is_let_go_when_its_chunks_are_not_taken(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same log again (nothing to store) or an unknown ``--after`` stops ingest before
+    it reads a chunk: the log the one pass opened is closed all the same."""
+    monkeypatch.setenv("TRIAGE_READER_PROCESS", "0")
+    log = REPO / "sample_sarif" / "pymodbus" / "3.3.0" / "bandit.sarif"
+    db = f"sqlite:///{tmp_path / 't.db'}"
+
+    def open_logs() -> list[str]:
+        fds = Path("/proc/self/fd")
+        return [str(p) for p in fds.iterdir() if p.is_symlink()
+                and Path(os.readlink(p)).name == "bandit.sarif"] if fds.is_dir() else []
+
+    for release, extra, code in (("r", (), 0), ("r", (), 0), ("r2", ("--after", "nope"), 3)):
+        res = invoke("ingest", str(log), "--product", PRODUCT, "--release", release, *extra,
+                     db=db, env=STREAM)
+        assert res.exit_code == code, res.stderr
+        assert open_logs() == []

@@ -169,7 +169,7 @@ def stream_direct_here(
         return (prepare(chunk) for chunk in found.chunks())
 
     return AheadScan(scan=direct.scan, chunks=chunks,
-                     header=direct.header or (lambda: found.scan), close=lambda: None)
+                     header=direct.header or (lambda: found.scan), close=direct.close)
 
 
 class _Link:
@@ -269,10 +269,13 @@ def _read(parent: int, receive: Connection, send: Connection, path: Path,
             if read is None:
                 put("none")
                 return
-            put("scan", read.scan)
-            for chunk in read.chunks():
-                put("chunk", chunk)
-            put("end", read.header())
+            try:
+                put("scan", read.scan)
+                for chunk in read.chunks():
+                    put("chunk", chunk)
+                put("end", read.header())
+            finally:
+                read.close()
         except TriageError as e:
             put("error", type(e).__name__, str(e), e.hint)
         except NotContiguous as e:

@@ -202,8 +202,8 @@ class OnePass:
 
     The results pass needs the run's members before it reads a result; the outline reads
     the whole log first to have them wherever they are. Many scanners write the run's tool
-    (and whatever else a result needs) before its results (bandit, CodeQL, clang, the SARIF
-    SDK's tools), and then the outline is not needed: ``start`` reads up to the results and
+    (and whatever else a result needs) before its results (bandit, flawfinder, most CodeQL
+    logs), and then the outline is not needed: ``start`` reads up to the results and
     gives the run's members so far, ``results`` gives each result and then reads the rest of
     the log. Where the log is not of that case, ``jsonscan.NotPlain`` says so: from
     ``start`` (results before the tool, several runs, anything the plain outline would

@@ -126,6 +126,8 @@ class StreamedScan:
     identities: Callable[[], Iterator[Identity]] | None = None
     """Every finding's ``identity_fingerprints`` in log order, before the first chunk (a
     spool knows them; a log read directly does not)."""
+    close: Callable[[], None] = lambda: None
+    """Lets go of the log, whether or not its chunks were all taken."""
 
 
 def stream_direct(
@@ -184,9 +186,11 @@ def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
         return None  # the two passes say what is wrong
     try:
         reader = RunReader(rd, log.start(), 0, normaliser, now)
-    except (NotPlain, ValueError, OSError, BadInputError):
+    except BaseException as e:
         log.close()
-        return None
+        if isinstance(e, NotPlain | ValueError | OSError | BadInputError):
+            return None
+        raise
     size = file_size(path)
 
     def results() -> Iterator[tuple[int, Any]]:
@@ -198,7 +202,8 @@ def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
         except (NotPlain, ValueError, OSError) as e:
             raise ReadAgain(f"{path.name}: read in one pass: {e}") from e
 
-    return _direct(path, rd, reader, normaliser, results, progress, again=True)
+    return replace(_direct(path, rd, reader, normaliser, results, progress, again=True),
+                   close=log.close)
 
 
 def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormaliser,

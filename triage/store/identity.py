@@ -442,6 +442,14 @@ def _extend_anchors(
                 same = [c for c in here if c.column == p.column]
                 if len(same) == 1 or len(here) == 1:
                     hits.append((abs(p.line - at), (same or list(here))[0]))
+            if i == 0 and hits:
+                # No anchor above: the top of the file is one that never moved. A finding
+                # where it was as well as where the anchor below would move it: the edit
+                # may lie between it and that anchor, so it cannot tell (as below).
+                stayed = [c for c in spots.get((p.rule_id, p.path, p.text_key, p.line), ())
+                          if c.column == p.column]
+                if stayed and stayed[0] is not hits[0][1]:
+                    hits.append((p.line, stayed[0]))
             # The anchors above and below disagree on a finding that both places show: an
             # edit between them moved one side, and this finding alone cannot tell which.
             if hits and all(c is hits[0][1] for _, c in hits):

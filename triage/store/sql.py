@@ -452,6 +452,9 @@ class SqlStore:
         by_fp = FingerprintLinks(
             lambda: self._identity_fingerprints(conn, prev_scan),
             chunks.identities() if chunks.identities and prev_scan is not None else None)
+        # Every issue a link claimed: a later chunk, and the files new to the scan, link
+        # around them (one issue never goes to two findings of a scan).
+        claimed = set(by_fp.taken)
         seen: set[str] = set()
         appeared: set[str] = set()
         count = 0
@@ -469,12 +472,13 @@ class SqlStore:
                           for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
                           if v["path"] in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, known, anchors, retained,
-                                given, by_fp.taken) if candidates else given
+                                given, claimed) if candidates else given
+            claimed.update(hit.issue for hit in links.values())
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count += len(rows)
         if (prev_scan is not None or retained) and appeared:
             self._link_appeared(conn, pid, tool, seq, sid, sorted(appeared),
-                                sorted(prev_paths - seen), anchors, retained, by_fp.taken)
+                                sorted(prev_paths - seen), anchors, retained, claimed)
         return count
 
     @staticmethod
@@ -503,8 +507,8 @@ class SqlStore:
                        retained: dict[str, int], taken: set[int]) -> None:
         """Link the stored findings of files new to this scan: renames and returns.
 
-        Those the tool's fingerprints linked already, and the issues ``taken`` by such links,
-        stay as they are.
+        Those the tool's fingerprints linked already stay as they are; no link claims an
+        issue ``taken`` by the links of the scan's other files.
         """
         rows: list[Any] = []
         for i in range(0, len(appeared), _IN_LIST):
@@ -540,8 +544,9 @@ class SqlStore:
         whole files: every layer but the tool's own fingerprints works within a file).
         ``anchors`` are the other scanners' line shifts when already known. ``retained``
         maps the content fingerprints of a replaced log of this release to their issues:
-        a finding found again takes its issue back. ``given`` and ``taken`` are the links
-        the tool's fingerprints made across a chunked scan's files (``FingerprintLinks``).
+        a finding found again takes its issue back. ``given`` are the links the tool's
+        fingerprints made across a chunked scan's files (``FingerprintLinks``), ``taken``
+        every issue that links of the scan's other files claimed: no link here claims one.
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
@@ -576,6 +581,11 @@ class SqlStore:
                     history[fingerprint] = issue_id
         history.update((p.fingerprint, p.key) for p in previous)
         history.update(retained or {})
+        if taken:
+            # Only the issues these candidates could join matter; ``taken`` may hold a
+            # whole scan's.
+            taken = {p.key for p in previous if p.key in taken} | {
+                issue for issue in history.values() if issue in taken}
         if anchors is None:
             anchors = self._anchors(conn, pid, tool, seq, prev_scan)
         if wanted is not None:
@@ -673,7 +683,7 @@ class SqlStore:
         if later:
             left = conn.scalars(select(issues.c.id).where(
                 issues.c.product_id == pid, issues.c.tool == tool,
-                issues.c.id.not_in(select(occurrences.c.issue_id)))).all()
+                ~_used(issues.c.id))).all()
             for issue_id in left:
                 if issue_id in moved:
                     # The finding is the same one: its decisions follow it (DM-3).
@@ -699,6 +709,7 @@ class SqlStore:
         anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
         by_fp = FingerprintLinks(lambda: self._identity_fingerprints(conn, prev_scan),
                                  self._stored_identities(conn, sid))
+        claimed = set(by_fp.taken)  # as in _store_chunks
         seen: set[str] = set()
         appeared: dict[int, int] = {}  # occurrence in a file new to the scan -> its issue
         for rows in self._stored_files(conn, sid):
@@ -709,7 +720,8 @@ class SqlStore:
                                 [("", 0, r.id) for r in rows], paths)
             candidates = [c for c in found if c.path in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, sorted(paths & prev_paths),
-                                anchors, None, given, by_fp.taken) if candidates else given
+                                anchors, None, given, claimed) if candidates else given
+            claimed.update(hit.issue for hit in links.values())
             for i, issue_id in self._relinked(conn, pid, tool, later, rows, links).items():
                 if found[i].path in prev_paths:
                     if issue_id != rows[i].issue_id:
@@ -721,7 +733,7 @@ class SqlStore:
         names = sorted(seen - prev_paths)
         if prev_scan is not None:
             self._link_appeared(conn, pid, tool, seq, sid, names, sorted(prev_paths - seen),
-                                anchors, {}, by_fp.taken)
+                                anchors, {}, claimed)
         for i in range(0, len(names), _IN_LIST):
             for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
                                               .where(occurrences.c.scan_id == sid,
@@ -1442,12 +1454,19 @@ def _drop_orphans(conn: Connection, ids: list[int]) -> None:
     An issue with a recorded decision is kept even without findings: a decision is never
     lost, and its issue id is never given to another finding.
     """
-    decided = select(decisions.c.issue_id)
-    used = select(occurrences.c.issue_id)
+    decided = select(decisions.c.id).where(decisions.c.issue_id == issues.c.id).exists()
     for i in range(0, len(ids), _IN_LIST):
         conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + _IN_LIST]),
-                                          issues.c.id.not_in(used),
-                                          issues.c.id.not_in(decided)))
+                                          ~_used(issues.c.id), ~decided))
+
+
+def _used(issue_id: Any) -> Any:
+    """SQL condition: an occurrence refers to the issue (a look-up in ``ix_occ_issue``).
+
+    ``NOT EXISTS`` rather than ``NOT IN (SELECT ...)``: PostgreSQL reads the whole table
+    for the latter, and once its hash outgrows ``work_mem``, once per issue.
+    """
+    return select(occurrences.c.id).where(occurrences.c.issue_id == issue_id).exists()
 
 
 def _new_issues(conn: Connection, values: list[dict[str, Any]]) -> Sequence[int]:
