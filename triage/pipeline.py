@@ -64,7 +64,7 @@ from triage.scoring.scope import HIGH_RISK_JUSTIFICATION, Scope, ScopedPolicy
 if TYPE_CHECKING:
     from triage import iec
     from triage.store import SqlStore
-    from triage.store.sql import ReleaseCounts
+    from triage.store.trend_sql import ReleaseCounts
 
 Clock = Callable[[], dt.datetime]
 
