@@ -26,14 +26,14 @@ from triage_testkit import (
 )
 
 import triage.ingest.stream as stream_module
-import triage.store.sql as sql_module
+import triage.store.linking as linking_module
 from triage.store.migrate import upgrade
 from triage.store.schema import decisions, occurrences
 
 
-@pytest.fixture(params=[sql_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
+@pytest.fixture(params=[linking_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
 def chunk_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sql_module, "CHUNK_ROWS", request.param)
+    monkeypatch.setattr(linking_module, "CHUNK_ROWS", request.param)
     return int(request.param)
 
 
@@ -74,7 +74,7 @@ def test_a_release_placed_between_leaves_the_later_ones_as_in_order(
 def test_a_release_placed_between_on_postgres(
         tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The chunks are ranges of paths in the database's own order (its collation)."""
-    monkeypatch.setattr(sql_module, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(linking_module, "CHUNK_ROWS", 40)
     _placed_equals_in_order(f"sqlite:///{tmp_path / 'in-order.db'}", pg_url)
 
 

@@ -1,19 +1,39 @@
-"""SQL expressions and row readings that several of the store's queries share.
+"""SQL that several of the store's modules share.
 
-An issue version (what the trend counts of an issue), which decisions count as of a
-release, what the severity policy and the decisions make of an occurrence, in SQL; and a
-release row's date.
+How many values an ``IN`` list carries and how rows go in bulk; an issue version (what the
+trend counts of an issue), which decisions count as of a release, what the severity policy
+and the decisions make of an occurrence; and a release row's date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from typing import Any
 
-from sqlalchemy import and_, case, not_, or_, select, true
+from sqlalchemy import and_, case, insert, not_, or_, select, true
+from sqlalchemy.engine import Connection
 
 from triage.model import Action, Release, Severity, Suppression
 from triage.store.schema import decisions, occurrences, releases
+
+IN_LIST = 2000
+"""Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
+
+
+def bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of the same columns with the driver's executemany.
+
+    The statement is compiled once for the dialect; the rows go to the driver as they are
+    (plain str, int, float, bool and None), skipping per-row parameter processing.
+    """
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positional:
+        pick = operator.itemgetter(*(compiled.positiontup or []))
+        conn.exec_driver_sql(str(compiled), [pick(r) for r in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)  # type: ignore[arg-type]
+
 
 VERSION_COLUMNS = (
     occurrences.c.issue_id, occurrences.c.severity, occurrences.c.kind,

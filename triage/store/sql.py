@@ -1,9 +1,10 @@
 """``SqlStore``: products, releases, scans, occurrences and tracked issues in SQL.
 
 SQLite by default (one file, WAL, foreign keys on), any SQLAlchemy URL otherwise (PostgreSQL
-for teams). With its parts beside it (the trend's queries, ``trend_sql``; the SQL they
-share, ``expressions``) it is the only code that talks to the database; everything it
-returns is a ``triage.model`` record. An ingest is one transaction: all of it or nothing.
+for teams). With its parts beside it (identity and relinking, ``linking``; the trend's
+queries, ``trend_sql``; the SQL they share, ``expressions``) it is the only code that talks
+to the database; everything it returns is a ``triage.model`` record. An ingest is one
+transaction: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     and_,
-    bindparam,
     case,
     create_engine,
     delete,
@@ -33,7 +32,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    true,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -44,8 +42,6 @@ from triage.model import (
     Decision,
     Exposure,
     Finding,
-    Fingerprint,
-    Identity,
     IngestResult,
     IssueRow,
     Location,
@@ -66,7 +62,8 @@ from triage.model import (
     Tool,
 )
 from triage.store import expressions as sqlx
-from triage.store.identity import Candidate, FingerprintLinks, Link, line_map, link
+from triage.store.identity import FingerprintLinks, Link
+from triage.store.linking import Linking, drop_orphans, new_candidate, new_issues
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
@@ -83,10 +80,6 @@ from triage.store.schema import (
 from triage.store.trend_sql import TrendQueries
 from triage.textkeys import mask_message, text_key_of
 
-_IN_LIST = 2000
-"""Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
-CHUNK_ROWS = 5000
-"""About how many stored occurrences a relinked chunk holds (whole files)."""
 _KNOWN_TEXTS = 20_000
 """Most explanation texts an ingest keeps in memory with their ids."""
 
@@ -108,7 +101,7 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-class SqlStore(TrendQueries):
+class SqlStore(Linking, TrendQueries):
     """The tracking database."""
 
     def __init__(self, url: str, clock: Any = None) -> None:
@@ -345,12 +338,12 @@ class SqlStore(TrendQueries):
         else:
             rows = _with_keys([_occurrence_values(s) for s in scored])
             links = self._links(conn, pid, tool, seq,
-                                [_new_candidate(v, i, s.finding.identity_fingerprints)
+                                [new_candidate(v, i, s.finding.identity_fingerprints)
                                  for i, (v, s) in enumerate(zip(rows, scored, strict=True))],
                                 retained=retained)
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count = len(rows)
-        _drop_orphans(conn, sorted(set(retained.values())))
+        drop_orphans(conn, sorted(set(retained.values())))
         self._store_changes(conn, sid, self._previous_scan(conn, pid, tool, seq))
         self._relink_after(conn, pid, tool, seq)
         return int(sid), count
@@ -375,7 +368,7 @@ class SqlStore(TrendQueries):
                      rows: list[dict[str, Any]], links: dict[int, Link]) -> None:
         """Insert occurrences, with one new issue for each row no link claimed."""
         fresh = [i for i in range(len(rows)) if i not in links]
-        new_ids = _new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"],
+        new_ids = new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i]["rule_id"],
                                           path=rows[i]["path"],
                                           fingerprint=rows[i]["fingerprint"],
                                           first_release_id=rel.key) for i in fresh])
@@ -389,7 +382,7 @@ class SqlStore(TrendQueries):
             row["scan_id"], row["release_id"] = sid, release_id
         self._explanations(conn, rows)
         if rows:
-            _bulk_insert(conn, occurrences, rows)
+            sqlx.bulk_insert(conn, occurrences, rows)
 
     def _explanations(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Store each row's reasons and exposure once, in ``explanation``, and refer to them.
@@ -407,16 +400,16 @@ class SqlStore(TrendQueries):
                          for t in new}
             digests = sorted(by_digest)
             for pass_ in range(2):
-                for i in range(0, len(digests), _IN_LIST):
+                for i in range(0, len(digests), sqlx.IN_LIST):
                     for eid, digest in conn.execute(
                             select(explanations.c.id, explanations.c.digest)
-                            .where(explanations.c.digest.in_(digests[i:i + _IN_LIST]))):
+                            .where(explanations.c.digest.in_(digests[i:i + sqlx.IN_LIST]))):
                         known[by_digest[digest]] = eid
                 missing = [dict(digest=d, body=t) for d, t in by_digest.items()
                            if t not in known]
                 if not missing or pass_:
                     break
-                _bulk_insert(conn, explanations, missing)
+                sqlx.bulk_insert(conn, explanations, missing)
         for r in rows:
             r["explain_id"], r["exposure_id"] = known[r["explain"]], known[r["exposure_json"]]
             r["explain"] = r["exposure_json"] = ""
@@ -463,7 +456,7 @@ class SqlStore(TrendQueries):
             places = [(r["sarif_sha256"], r["run_index"], r["result_index"]) for r in rows
                       ] if any(prepared.identity) else []
             given = by_fp.chunk(prepared.identity, places, paths) if prev_scan is not None else {}
-            candidates = [_new_candidate(v, i, ids)
+            candidates = [new_candidate(v, i, ids)
                           for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
                           if v["path"] in prev_paths]
             links = self._links(conn, pid, tool, seq, candidates, known, anchors, retained,
@@ -476,347 +469,16 @@ class SqlStore(TrendQueries):
                                 sorted(prev_paths - seen), anchors, retained, claimed)
         return count
 
-    @staticmethod
-    def _identity_fingerprints(conn: Connection, scan: int | None
-                               ) -> dict[Fingerprint, tuple[int, str]]:
-        """Each ``fingerprints`` value of a scan, with its issue and file.
 
-        The first in (path, id) order wins, as in ``_links``.
-        """
-        out: dict[Fingerprint, tuple[int, str]] = {}
-        if scan is None:
-            return out
-        for r in conn.execute(
-                select(*_CANDIDATE_COLUMNS)
-                .where(occurrences.c.scan_id == scan,
-                       occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
-                .order_by(occurrences.c.path, occurrences.c.id)):
-            found = _candidate(r, r[1])  # as identity reads a previous finding
-            for fp in found.tool_fingerprints:
-                out.setdefault(fp, (found.key, found.path))
-        return out
 
-    def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
-                       appeared: list[str], vanished: list[str],
-                       anchors: dict[str, list[tuple[int, int]]],
-                       retained: dict[str, int], taken: set[int]) -> None:
-        """Link the stored findings of files new to this scan: renames and returns.
 
-        Those the tool's fingerprints linked already stay as they are; no link claims an
-        issue ``taken`` by the links of the scan's other files.
-        """
-        rows: list[Any] = []
-        for i in range(0, len(appeared), _IN_LIST):
-            rows.extend(conn.execute(select(*_CANDIDATE_COLUMNS, occurrences.c.link).where(
-                occurrences.c.scan_id == sid,
-                occurrences.c.path.in_(appeared[i:i + _IN_LIST]))).all())
-        rows.sort(key=lambda r: r.id)
-        given = {r.id: Link(r.id, r.issue_id, r.link) for r in rows
-                 if r.link == "tool-fingerprint"}
-        links = {k: hit for k, hit in self._links(
-            conn, pid, tool, seq, [_candidate(r, r.id) for r in rows], appeared + vanished,
-            anchors, retained, given, taken).items() if k not in given}
-        if not links:
-            return
-        by_id = {r.id: r for r in rows}
-        conn.execute(
-            occurrences.update().where(occurrences.c.id == bindparam("occ"))
-            .values(issue_id=bindparam("issue"), link=bindparam("layer")),
-            [dict(occ=k, issue=hit.issue, layer=hit.layer) for k, hit in links.items()])
-        _drop_orphans(conn, sorted({by_id[k].issue_id for k in links}))
 
-    def _links(
-        self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate],
-        paths: Sequence[str] | None = None,
-        anchors: dict[str, list[tuple[int, int]]] | None = None,
-        retained: dict[str, int] | None = None,
-        given: dict[int, Link] | None = None,
-        taken: set[int] | None = None,
-    ) -> dict[int, Link]:
-        """Link candidates of a release at ``seq`` to the tool's issues before it.
 
-        With ``paths``, only the earlier findings in those files take part (a chunk of
-        whole files: every layer but the tool's own fingerprints works within a file).
-        ``anchors`` are the other scanners' line shifts when already known. ``retained``
-        maps the content fingerprints of a replaced log of this release to their issues:
-        a finding found again takes its issue back. ``given`` are the links the tool's
-        fingerprints made across a chunked scan's files (``FingerprintLinks``), ``taken``
-        every issue that links of the scan's other files claimed: no link here claims one.
-        """
-        prev_scan = self._previous_scan(conn, pid, tool, seq)
-        wanted = None if paths is None else set(paths)
-        # A short list of files filters in SQL (the (scan, path) index serves it).
-        in_sql = occurrences.c.path.in_(sorted(wanted)) if wanted is not None and len(
-            wanted) <= _IN_LIST else true()
-        previous = []
-        if prev_scan is not None:
-            # In (path, id) order, which the (scan, path) index gives: ties between
-            # candidates break alike on every database, and as ``_identity_fingerprints``
-            # breaks them.
-            for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
-                    occurrences.c.scan_id == prev_scan, in_sql)
-                    .order_by(occurrences.c.path, occurrences.c.id)).all():
-                if wanted is None or r[3] in wanted:
-                    previous.append(_candidate(r, r[1]))
-        # The tool's older scans in release order (a later release's issue wins a key),
-        # then the previous scan's findings, already read above.
-        earlier = conn.scalars(
-            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
-                   scans.c.id != (prev_scan if prev_scan is not None else -1))
-            .order_by(releases.c.seq)).all()
-        history: dict[str, int] = {}
-        for scan_id in earlier:
-            # One scan at a time, so a chunk's files are found through the (scan, path)
-            # index instead of reading every earlier occurrence for every chunk.
-            for fingerprint, issue_id, path in conn.execute(
-                    select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
-                    .where(occurrences.c.scan_id == scan_id, in_sql)).all():
-                if wanted is None or path in wanted:
-                    history[fingerprint] = issue_id
-        history.update((p.fingerprint, p.key) for p in previous)
-        history.update(retained or {})
-        if taken:
-            # Only the issues these candidates could join matter; ``taken`` may hold a
-            # whole scan's.
-            taken = {p.key for p in previous if p.key in taken} | {
-                issue for issue in history.values() if issue in taken}
-        if anchors is None:
-            anchors = self._anchors(conn, pid, tool, seq, prev_scan)
-        if wanted is not None:
-            anchors = {p: a for p, a in anchors.items() if p in wanted}
-        return link(new, previous, history, self._line_maps(conn, pid, seq, prev_scan, new),
-                    anchors, given, taken)
 
-    def _previous_scan(self, conn: Connection, pid: int, tool: str, seq: float) -> int | None:
-        """The id of the tool's scan in the latest release before ``seq``."""
-        row = self._previous_scan_row(conn, pid, tool, seq)
-        return None if row is None else int(row.id)
 
-    def _previous_scan_row(self, conn: Connection, pid: int, tool: str, seq: float) -> Any:
-        """The tool's scan in the latest release before ``seq`` (id, release_id, seq)."""
-        return conn.execute(
-            select(scans.c.id, scans.c.release_id, releases.c.seq)
-            .join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool)
-            .order_by(releases.c.seq.desc())
-            .limit(1)
-        ).first()
 
-    def _anchors(self, conn: Connection, pid: int, tool: str, seq: float,
-                 prev_scan: int | None) -> dict[str, list[tuple[int, int]]]:
-        """Per file, how the other scanners' findings moved: (old line, new line).
 
-        Only findings their own flagged text linked between the previous release and this
-        one count; only scanners already stored for this release take part.
-        """
-        if prev_scan is None:
-            return {}
-        rid = conn.scalar(select(releases.c.id).where(releases.c.product_id == pid,
-                                                      releases.c.seq == seq))
-        prev_rid = conn.scalar(select(scans.c.release_id).where(scans.c.id == prev_scan))
-        if rid is None or prev_rid is None:
-            return {}
-        old_occ, new_occ = occurrences.alias("old_occ"), occurrences.alias("new_occ")
-        old_scan, new_scan = scans.alias("old_scan"), scans.alias("new_scan")
-        rows = conn.execute(
-            select(new_occ.c.path, old_occ.c.start_line, new_occ.c.start_line)
-            .join(new_scan, new_scan.c.id == new_occ.c.scan_id)
-            .join(old_occ, and_(old_occ.c.issue_id == new_occ.c.issue_id,
-                                old_occ.c.release_id == prev_rid,
-                                old_occ.c.path == new_occ.c.path))
-            .join(old_scan, old_scan.c.id == old_occ.c.scan_id)
-            .where(new_occ.c.release_id == rid, new_scan.c.tool != tool,
-                   old_scan.c.tool == new_scan.c.tool,
-                   new_occ.c.link.in_(("tool-fingerprint", "line-map", "content", "anchor")),
-                   old_occ.c.start_line.is_not(None), new_occ.c.start_line.is_not(None))
-        ).all()
-        out: dict[str, list[tuple[int, int]]] = {}
-        for path, old_line, new_line in sorted(set(rows)):
-            out.setdefault(path, []).append((old_line, new_line))
-        return out
 
-    def _line_maps(self, conn: Connection, pid: int, seq: float, prev_scan: int | None,
-                   new: list[Candidate]) -> dict[str, dict[int, int]]:
-        """Per file, unchanged lines between the previous and this release's source trees."""
-        if prev_scan is None:
-            return {}
-        rid = conn.scalar(select(releases.c.id).where(releases.c.product_id == pid,
-                                                      releases.c.seq == seq))
-        prev_rid = conn.scalar(select(scans.c.release_id).where(scans.c.id == prev_scan))
-        paths = sorted({c.path for c in new if c.path})
-        if rid is None or prev_rid is None or not paths:
-            return {}
-        rows = conn.execute(select(source_files.c.release_id, source_files.c.path,
-                                   source_files.c.line_hashes)
-                            .where(source_files.c.release_id.in_([rid, prev_rid]),
-                                   source_files.c.path.in_(paths))).all()
-        trees: dict[int, dict[str, str]] = {rid: {}, prev_rid: {}}
-        for r in rows:
-            trees[r.release_id][r.path] = r.line_hashes
-        return {path: line_map(trees[prev_rid][path], hashes)
-                for path, hashes in trees[rid].items() if path in trees[prev_rid]}
-
-    def _relink_after(self, conn: Connection, pid: int, tool: str, seq: float) -> None:
-        """Re-link the tool's later releases, in order, after a release before them changed.
-
-        A release placed with ``--after`` (or a replaced log) sits between releases that
-        were linked to each other; each later scan is linked again to its new predecessor.
-        """
-        later = conn.execute(
-            select(scans.c.id, scans.c.release_id, releases.c.seq)
-            .join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq > seq, scans.c.tool == tool)
-            .order_by(releases.c.seq)
-        ).all()
-        moved: dict[int, int] = {}  # issue a later finding left -> the issue it joined
-        for later_scan in later:
-            self._relink_scan(conn, pid, tool, later_scan, moved)
-            # Its predecessor, or its issues, changed: so did what changed at it.
-            self._store_changes(conn, later_scan.id,
-                                self._previous_scan(conn, pid, tool, later_scan.seq))
-        if later:
-            left = conn.scalars(select(issues.c.id).where(
-                issues.c.product_id == pid, issues.c.tool == tool,
-                ~_used(issues.c.id))).all()
-            for issue_id in left:
-                if issue_id in moved:
-                    # The finding is the same one: its decisions follow it (DM-3).
-                    conn.execute(decisions.update().where(decisions.c.issue_id == issue_id)
-                                 .values(issue_id=moved[issue_id]))
-            _drop_orphans(conn, sorted(left))
-
-    def _relink_scan(self, conn: Connection, pid: int, tool: str, later: Any,
-                     moved: dict[int, int]) -> None:
-        """Link a stored scan again to the issues before it, as ``_store_chunks`` links one.
-
-        Chunk by chunk of whole files read back through the (scan, path) index, so memory
-        stays bounded by a chunk whatever the scan's size; files the previous scan lacks
-        are linked at the end (renames, returns), the tool's ``fingerprints`` values across
-        every file at once. A finding no link claims keeps its issue, unless an earlier
-        release has that issue: then it starts a new one. ``moved`` hears each issue a
-        finding left, and the issue it joined.
-        """
-        sid, seq = later.id, later.seq
-        prev_scan = self._previous_scan(conn, pid, tool, seq)
-        prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
-            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
-        anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
-        by_fp = FingerprintLinks(lambda: self._identity_fingerprints(conn, prev_scan),
-                                 self._stored_identities(conn, sid))
-        claimed = set(by_fp.taken)  # as in _store_chunks
-        seen: set[str] = set()
-        appeared: dict[int, int] = {}  # occurrence in a file new to the scan -> its issue
-        for rows in self._stored_files(conn, sid):
-            found = [_candidate(r, i) for i, r in enumerate(rows)]
-            paths = {c.path for c in found}
-            seen |= paths
-            given = by_fp.chunk([c.tool_fingerprints for c in found],
-                                [("", 0, r.id) for r in rows], paths)
-            candidates = [c for c in found if c.path in prev_paths]
-            links = self._links(conn, pid, tool, seq, candidates, sorted(paths & prev_paths),
-                                anchors, None, given, claimed) if candidates else given
-            claimed.update(hit.issue for hit in links.values())
-            for i, issue_id in self._relinked(conn, pid, tool, later, rows, links).items():
-                if found[i].path in prev_paths:
-                    if issue_id != rows[i].issue_id:
-                        moved.setdefault(rows[i].issue_id, issue_id)
-                else:
-                    appeared[rows[i].id] = rows[i].issue_id
-        if not appeared:
-            return
-        names = sorted(seen - prev_paths)
-        if prev_scan is not None:
-            self._link_appeared(conn, pid, tool, seq, sid, names, sorted(prev_paths - seen),
-                                anchors, {}, claimed)
-        for i in range(0, len(names), _IN_LIST):
-            for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
-                                              .where(occurrences.c.scan_id == sid,
-                                                     occurrences.c.path.in_(
-                                                         names[i:i + _IN_LIST]))):
-                if issue_id != appeared[occ]:
-                    moved.setdefault(appeared[occ], issue_id)
-
-    def _relinked(self, conn: Connection, pid: int, tool: str, later: Any, rows: Sequence[Any],
-                  links: dict[int, Link]) -> dict[int, int]:
-        """Give a chunk of a stored scan's occurrences their links; each row's issue now.
-
-        A row no link claims keeps its issue, or starts a new one when a release before the
-        scan has that issue (the finding there is another one now).
-        """
-        unlinked = sorted({r.issue_id for i, r in enumerate(rows) if i not in links})
-        earlier: set[int] = set()
-        for i in range(0, len(unlinked), _IN_LIST):
-            earlier.update(conn.scalars(
-                select(occurrences.c.issue_id).distinct()
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .join(scans, scans.c.id == occurrences.c.scan_id)
-                .where(occurrences.c.issue_id.in_(unlinked[i:i + _IN_LIST]),
-                       releases.c.product_id == pid, releases.c.seq < later.seq,
-                       scans.c.tool == tool)))
-        now: dict[int, int] = {}
-        changes = []
-        fresh = []
-        for i, r in enumerate(rows):
-            hit = links.get(i)
-            if hit is not None:
-                issue_id, layer = hit.issue, hit.layer
-            elif r.issue_id in earlier:
-                fresh.append(i)
-                continue
-            else:
-                issue_id, layer = r.issue_id, "new"
-            now[i] = issue_id
-            if issue_id != r.issue_id or layer != r.link:
-                changes.append(dict(occ=r.id, issue=issue_id, layer=layer))
-        new_ids = _new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i].rule_id,
-                                          path=rows[i].path, fingerprint=rows[i].fingerprint,
-                                          first_release_id=later.release_id) for i in fresh])
-        for i, issue_id in zip(fresh, new_ids, strict=True):
-            now[i] = issue_id
-            changes.append(dict(occ=rows[i].id, issue=issue_id, layer="new"))
-        if changes:
-            conn.execute(
-                occurrences.update().where(occurrences.c.id == bindparam("occ"))
-                .values(issue_id=bindparam("issue"), link=bindparam("layer")), changes)
-        return now
-
-    @staticmethod
-    def _stored_files(conn: Connection, sid: int) -> Iterator[Sequence[Any]]:
-        """A stored scan's occurrences in chunks of whole files, in path order.
-
-        Each row holds ``_CANDIDATE_COLUMNS`` and ``link``; a file's rows come in id (log)
-        order.
-        """
-        group: list[str] = []
-        size = 0
-        by_path = conn.execute(select(occurrences.c.path, func.count())
-                               .where(occurrences.c.scan_id == sid)
-                               .group_by(occurrences.c.path).order_by(occurrences.c.path)).all()
-        for n, (path, count) in enumerate(by_path, 1):
-            group.append(path)
-            size += count
-            if size < CHUNK_ROWS and n < len(by_path):
-                continue
-            # The files between the first and the last, in the database's own order.
-            rows = conn.execute(select(*_CANDIDATE_COLUMNS, occurrences.c.link).where(
-                occurrences.c.scan_id == sid,
-                occurrences.c.path.between(group[0], group[-1]))
-                .order_by(occurrences.c.path, occurrences.c.id)).all()
-            yield rows
-            group, size = [], 0
-
-    @staticmethod
-    def _stored_identities(conn: Connection, sid: int) -> Iterator[Identity]:
-        """Each stored occurrence's ``fingerprints`` values, in id (log) order.
-
-        Placed by occurrence id, as ``_relink_scan`` places its rows.
-        """
-        for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(
-                occurrences.c.scan_id == sid,
-                occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
-                .order_by(occurrences.c.id)):
-            yield ("", 0, r.id), _candidate(r, r.id).tool_fingerprints
 
     def _drop_scan(self, conn: Connection, scan_id: int) -> None:
         """Remove a scan and its occurrences; its issues stay until the caller drops them."""
@@ -1117,79 +779,8 @@ class SqlStore(TrendQueries):
             ).all()
         return [(r.issue_id, _scored(r, tools[r.scan_id])) for r in rows]
 
-_CANDIDATE_COLUMNS = (
-    occurrences.c.id, occurrences.c.issue_id, occurrences.c.rule_id, occurrences.c.path,
-    occurrences.c.start_line, occurrences.c.start_column, occurrences.c.fingerprint,
-    occurrences.c.text_key, occurrences.c.message_key, occurrences.c.tool_fingerprints,
-)
-"""What identity reads of a stored occurrence (``_candidate``), and its ids."""
 
 
-def _candidate(r: Any, key: int) -> Candidate:
-    """A stored occurrence (a row of ``_CANDIDATE_COLUMNS``) as identity sees it."""
-    rule_id, path, line, column, fingerprint, text, message, tool_fps = r[2:10]
-    return Candidate(
-        key, rule_id, path, line or 0, fingerprint, text, message,
-        # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
-        # may repeat across results (SARIF 3.27.17).
-        tuple(tuple(p) for p in _loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
-        if tool_fps != "[]" else (),
-        column or 0,
-    )
-
-
-def _drop_orphans(conn: Connection, ids: list[int]) -> None:
-    """Delete those of ``ids`` that no occurrence uses and no decision names.
-
-    An issue with a recorded decision is kept even without findings: a decision is never
-    lost, and its issue id is never given to another finding.
-    """
-    decided = select(decisions.c.id).where(decisions.c.issue_id == issues.c.id).exists()
-    for i in range(0, len(ids), _IN_LIST):
-        conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + _IN_LIST]),
-                                          ~_used(issues.c.id), ~decided))
-
-
-def _used(issue_id: Any) -> Any:
-    """SQL condition: an occurrence refers to the issue (a look-up in ``ix_occ_issue``).
-
-    ``NOT EXISTS`` rather than ``NOT IN (SELECT ...)``: PostgreSQL reads the whole table
-    for the latter, and once its hash outgrows ``work_mem``, once per issue.
-    """
-    return select(occurrences.c.id).where(occurrences.c.issue_id == issue_id).exists()
-
-
-def _new_issues(conn: Connection, values: list[dict[str, Any]]) -> Sequence[int]:
-    """Insert issues; their ids, in the order of ``values``."""
-    if not values:
-        return []
-    if conn.dialect.name == "sqlite":
-        # The ingest holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would
-        # pick, one past the largest, are given here and the rows go in one executemany
-        # (RETURNING in parameter order would take a statement per row).
-        top = conn.scalar(select(func.max(issues.c.id))) or 0
-        new_ids = range(top + 1, top + 1 + len(values))
-        for v, issue_id in zip(values, new_ids, strict=True):
-            v["id"] = issue_id
-        _bulk_insert(conn, issues, values)
-        return new_ids
-    # One multi-row INSERT ... RETURNING for every new issue, ids in parameter order.
-    return conn.execute(insert(issues).returning(issues.c.id, sort_by_parameter_order=True),
-                        values).scalars().all()
-
-
-def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows of the same columns with the driver's executemany.
-
-    The statement is compiled once for the dialect; the rows go to the driver as they are
-    (plain str, int, float, bool and None), skipping per-row parameter processing.
-    """
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    if compiled.positional:
-        pick = operator.itemgetter(*(compiled.positiontup or []))
-        conn.exec_driver_sql(str(compiled), [pick(r) for r in rows])
-    else:
-        conn.exec_driver_sql(str(compiled), rows)  # type: ignore[arg-type]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1205,16 +796,6 @@ def _exposure_json(e: Exposure, function: str) -> str:
     ))
 
 
-def _new_candidate(v: dict[str, Any], key: int,
-                   identity: tuple[tuple[str, str], ...]) -> Candidate:
-    """A new row as identity sees it (``_candidate`` without reading the row back).
-
-    ``identity`` is its finding's ``identity_fingerprints``.
-    """
-    return Candidate(key, v["rule_id"], v["path"], v["start_line"] or 0, v["fingerprint"],
-                     v["text_key"], v["message_key"], identity, v["start_column"] or 0)
-
-
 def _dumps(value: Any) -> str:
     """JSON text of lists of strings, by orjson.
 
@@ -1225,14 +806,6 @@ def _dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
-
-
-def _loads(text: str) -> Any:
-    """Parse JSON text the store wrote (``_dumps``, or ``json.dumps`` in earlier versions)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 @functools.lru_cache(maxsize=4096)
