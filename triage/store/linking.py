@@ -8,11 +8,9 @@ it (``--after``) or a log of an earlier release is replaced.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import (
     and_,
     bindparam,
@@ -26,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from triage.model import Fingerprint, Identity
 from triage.store import expressions as sqlx
+from triage.store import rowcodec
 from triage.store.identity import Candidate, FingerprintLinks, Link, line_map, link
 from triage.store.schema import (
     decisions,
@@ -404,7 +403,7 @@ def candidate(r: Any, key: int) -> Candidate:
         key, rule_id, path, line or 0, fingerprint, text, message,
         # Only whole fingerprints identify a result; partialFingerprints are hash inputs that
         # may repeat across results (SARIF 3.27.17).
-        tuple(tuple(p) for p in _loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
+        tuple(tuple(p) for p in rowcodec.loads(tool_fps) if str(p[0]).startswith("fingerprints:"))
         if tool_fps != "[]" else (),
         column or 0,
     )
@@ -458,11 +457,3 @@ def new_candidate(v: dict[str, Any], key: int,
     """
     return Candidate(key, v["rule_id"], v["path"], v["start_line"] or 0, v["fingerprint"],
                      v["text_key"], v["message_key"], identity, v["start_column"] or 0)
-
-
-def _loads(text: str) -> Any:
-    """Parse JSON text the store wrote (``sql._dumps``, or ``json.dumps`` in earlier versions)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)

@@ -2,15 +2,14 @@
 
 SQLite by default (one file, WAL, foreign keys on), any SQLAlchemy URL otherwise (PostgreSQL
 for teams). With its parts beside it (identity and relinking, ``linking``; the trend's
-queries, ``trend_sql``; the SQL they share, ``expressions``) it is the only code that talks
-to the database; everything it returns is a ``triage.model`` record. An ingest is one
-transaction: all of it or nothing.
+queries, ``trend_sql``; the SQL they share, ``expressions``; rows written and read back,
+``rowcodec``) it is the only code that talks to the database; everything it returns is a
+``triage.model`` record. An ingest is one transaction: all of it or nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from collections import Counter
@@ -19,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     and_,
     case,
@@ -40,13 +38,8 @@ from triage.errors import BadInputError, DatabaseError
 from triage.model import (
     Action,
     Decision,
-    Exposure,
-    Finding,
     IngestResult,
     IssueRow,
-    Location,
-    Provenance,
-    Reason,
     RecordedScope,
     Release,
     RowChunk,
@@ -57,11 +50,10 @@ from triage.model import (
     SecurityLevel,
     Severity,
     Status,
-    Suppression,
-    Tier,
     Tool,
 )
 from triage.store import expressions as sqlx
+from triage.store import rowcodec
 from triage.store.identity import FingerprintLinks, Link
 from triage.store.linking import Linking, drop_orphans, new_candidate, new_issues
 from triage.store.migrate import READ, READ_OPTION, upgrade
@@ -78,7 +70,6 @@ from triage.store.schema import (
     source_files,
 )
 from triage.store.trend_sql import TrendQueries
-from triage.textkeys import mask_message, text_key_of
 
 _KNOWN_TEXTS = 20_000
 """Most explanation texts an ingest keeps in memory with their ids."""
@@ -336,7 +327,7 @@ class SqlStore(Linking, TrendQueries):
                 finding_count=count, successful=done.successful,
                 not_analysed=json.dumps(done.not_analysed), notes=json.dumps(done.notes)))
         else:
-            rows = _with_keys([_occurrence_values(s) for s in scored])
+            rows = rowcodec.with_keys([rowcodec.occurrence_values(s) for s in scored])
             links = self._links(conn, pid, tool, seq,
                                 [new_candidate(v, i, s.finding.identity_fingerprints)
                                  for i, (v, s) in enumerate(zip(rows, scored, strict=True))],
@@ -421,7 +412,7 @@ class SqlStore(Linking, TrendQueries):
         Needs no database: a reader process makes them while this process stores the
         chunk before.
         """
-        return RowChunk([_occurrence_values(s) for s in chunk],
+        return RowChunk([rowcodec.occurrence_values(s) for s in chunk],
                         [s.finding.identity_fingerprints for s in chunk])
 
     def _store_chunks(self, conn: Connection, pid: int, rel: Release, sid: int, tool: str,
@@ -448,7 +439,7 @@ class SqlStore(Linking, TrendQueries):
         count = 0
         for chunk in chunks:
             prepared = chunk if isinstance(chunk, RowChunk) else self.rows(chunk)
-            rows = _with_keys(prepared.rows)
+            rows = rowcodec.with_keys(prepared.rows)
             paths = {r["path"] for r in rows}
             seen |= paths
             appeared |= paths - prev_paths
@@ -648,7 +639,7 @@ class SqlStore(Linking, TrendQueries):
                 expires=decision.expires, target_release=decision.target_release or None,
                 release_id=rid,
             )).inserted_primary_key[0]  # type: ignore[index]
-        return Decision(**{**_decision_fields(decision), "decision_id": int(did)})
+        return Decision(**{**rowcodec.decision_fields(decision), "decision_id": int(did)})
 
     def current_decisions(self, product: str, as_of: Release | None = None
                           ) -> dict[int, Decision]:
@@ -664,7 +655,7 @@ class SqlStore(Linking, TrendQueries):
                       .where(issues.c.product_id == pid, sqlx.taken_by(as_of))
                       .group_by(decisions.c.issue_id))
             rows = conn.execute(select(decisions).where(decisions.c.id.in_(latest))).all()
-        return {r.issue_id: _decision(r) for r in rows}
+        return {r.issue_id: rowcodec.decision(r) for r in rows}
 
     def history(self, issue_id: int) -> list[Decision]:
         """Every decision on an issue, oldest first."""
@@ -674,7 +665,7 @@ class SqlStore(Linking, TrendQueries):
                                     hint="issue ids are in status, report and diff output")
             rows = conn.execute(select(decisions).where(decisions.c.issue_id == issue_id)
                                 .order_by(decisions.c.id)).all()
-        return [_decision(r) for r in rows]
+        return [rowcodec.decision(r) for r in rows]
 
     def issue_keys(self, product: str) -> dict[int, tuple[str, str, str, str]]:
         """Issue id → (tool, rule id, path, fingerprint) for a product's issues."""
@@ -750,14 +741,14 @@ class SqlStore(Linking, TrendQueries):
                 status = Status.REINTRODUCED
             else:
                 status = Status.NEW
-            rows.append(_issue_row(cur.tool, iid, status, r, p, r))
+            rows.append(rowcodec.issue_row(cur.tool, iid, status, r, p, r))
         for iid, p in prev_occ.items():
             if iid in cur_occ:
                 continue
             # A failed run, or a file the tool could not analyse, never turns into a fix.
             blind = not cur.successful or p.path in not_analysed
             status = Status.NOT_ANALYSED if blind else Status.FIXED
-            rows.append(_issue_row(cur.tool, iid, status, p, p, None))
+            rows.append(rowcodec.issue_row(cur.tool, iid, status, p, p, None))
         rows.sort(key=lambda x: (x.tool, x.path, x.line or 0, x.rule_id, x.issue_id))
         return rows
 
@@ -777,142 +768,10 @@ class SqlStore(Linking, TrendQueries):
                 .order_by(occurrences.c.risk_score.desc(), occurrences.c.path,
                           occurrences.c.start_line, occurrences.c.id)
             ).all()
-        return [(r.issue_id, _scored(r, tools[r.scan_id])) for r in rows]
+        return [(r.issue_id, rowcodec.scored(r, tools[r.scan_id])) for r in rows]
 
 
 
-
-
-@functools.lru_cache(maxsize=4096)
-def _exposure_json(e: Exposure, function: str) -> str:
-    """The exposure as stored; a scan has few distinct ones, so each is written once."""
-    return json.dumps(dict(
-        asset_value=e.asset_value, unauth=e.unauthenticated_from_untrusted,
-        reachable=e.reachable,
-        out_of_scope=e.out_of_scope, justification=e.justification,
-        glob=e.matched_glob, reasons=list(e.reasons),
-        # The enclosing function rides here rather than in a column of its own.
-        function=function, function_glob=e.matched_function_glob,
-    ))
-
-
-def _dumps(value: Any) -> str:
-    """JSON text of lists of strings, by orjson.
-
-    A lone surrogate (a SARIF string may hold one as an escape) orjson refuses; the standard
-    encoder escapes it.
-    """
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _explain_json(explain: tuple[Reason, ...]) -> str:
-    """The reasons as stored: ``[[step, text], ...]``.
-
-    Findings of one rule and component share their reasons: one text for them all, which
-    a reader process's pipe then carries once per chunk.
-    """
-    return _dumps([[r.step, r.text] for r in explain])
-
-
-@functools.lru_cache(maxsize=1024)
-def _cwe_text(cwe_ids: tuple[int, ...]) -> str:
-    """CWE ids as stored: ``787,125``."""
-    return ",".join(str(c) for c in cwe_ids)
-
-
-def _with_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add each row's identity keys (``textkeys``), made of its snippet and message.
-
-    Made here, where the rows are stored, rather than with the rows: a reader process
-    makes those, and has the larger share of the work.
-    """
-    for r in rows:
-        r["text_key"] = text_key_of(r["snippet"], r["message"])
-        r["message_key"] = mask_message(r["message"])
-    return rows
-
-
-def _occurrence_values(s: ScoredFinding) -> dict[str, Any]:
-    f, e, loc, prov = s.finding, s.exposure, s.finding.location, s.finding.provenance
-    # A dict display, not dict(**kwargs): a row per finding, and the keyword form builds
-    # every row twice.
-    return {
-        "rule_id": f.rule_id, "rule_name": f.rule_name, "path": loc.path,
-        "start_line": loc.start_line, "end_line": loc.end_line,
-        "start_column": loc.start_column, "message": f.message, "snippet": loc.snippet,
-        "level": f.level, "kind": f.kind, "suppression": f.suppression.value,
-        "native_severity": f.native_severity, "native_confidence": f.native_confidence,
-        "security_severity": f.security_severity, "cwe": _cwe_text(f.cwe_ids),
-        "base_severity": int(s.base_severity), "severity": int(s.severity),
-        "component": e.component_id, "component_kind": e.component_kind,
-        "tier": int(e.tier), "in_scope": not e.out_of_scope,
-        "exposure": e.exposure, "risk_score": s.risk_score,
-        "explain": _explain_json(s.explain),
-        "exposure_json": _exposure_json(e, loc.function),
-        "sarif_file": prov.file, "sarif_sha256": prov.sha256, "run_index": prov.run,
-        "result_index": prov.result, "fingerprint": f.fingerprint,
-        "tool_fingerprints": _dumps(f.tool_fingerprints) if f.tool_fingerprints else "[]",
-    }
-
-
-def _issue_row(tool: str, iid: int, status: Status, r: Any, p: Any, c: Any) -> IssueRow:
-    return IssueRow(
-        issue_id=iid, status=status, tool=tool, rule_id=r.rule_id, path=r.path,
-        line=r.start_line, severity=Severity(r.severity), component=r.component,
-        link=(c.link if c is not None else ""), message=r.message,
-        from_prov=_prov(p) if p is not None else None,
-        to_prov=_prov(c) if c is not None else None,
-    )
-
-
-def _scored(r: Any, tool: Tool) -> ScoredFinding:
-    """A stored occurrence, with ``explain_body`` and ``exposure_body`` from ``explanation``."""
-    ex = json.loads(r.exposure_json or r.exposure_body)
-    finding = Finding(
-        tool=tool, rule_id=r.rule_id, rule_name=r.rule_name, message=r.message,
-        location=Location(r.path, r.start_line, r.end_line, r.start_column, r.snippet,
-                          ex.get("function", "")),
-        level=r.level, kind=r.kind,
-        provenance=_prov(r),
-        native_severity=r.native_severity, native_confidence=r.native_confidence,
-        security_severity=r.security_severity,
-        cwe_ids=tuple(int(c) for c in r.cwe.split(",") if c),
-        suppression=Suppression(r.suppression),
-        tool_fingerprints=tuple(tuple(p) for p in json.loads(r.tool_fingerprints)),
-        fingerprint=r.fingerprint,
-    )
-    exposure = Exposure(
-        component_id=r.component, component_kind=r.component_kind, tier=Tier(r.tier),
-        exposure=r.exposure, asset_value=ex["asset_value"],
-        unauthenticated_from_untrusted=ex["unauth"], reachable=ex.get("reachable", True),
-        out_of_scope=ex["out_of_scope"],
-        justification=ex["justification"], matched_glob=ex["glob"],
-        reasons=tuple(ex["reasons"]), matched_function_glob=ex.get("function_glob", ""),
-    )
-    return ScoredFinding(
-        finding=finding, exposure=exposure, base_severity=Severity(r.base_severity),
-        severity=Severity(r.severity), risk_score=r.risk_score,
-        explain=tuple(Reason(a, b) for a, b in json.loads(r.explain or r.explain_body)),
-    )
-
-
-def _decision_fields(d: Decision) -> dict[str, Any]:
-    return {f: getattr(d, f) for f in Decision.__dataclass_fields__}
-
-
-def _decision(r: Any) -> Decision:
-    at = r.decided_at if r.decided_at.tzinfo else r.decided_at.replace(tzinfo=dt.UTC)
-    return Decision(issue_id=r.issue_id, action=Action(r.action), reason=r.reason,
-                    by=r.decided_by, at=at, expires=r.expires,
-                    target_release=r.target_release or "", decision_id=r.id)
-
-
-def _prov(r: Any) -> Provenance:
-    return Provenance(r.sarif_file, r.run_index, r.result_index, r.sarif_sha256)
 
 
 def _first_line(e: Exception) -> str:
