@@ -13,6 +13,7 @@ ijson instead, which names the place of any problem (``triage.ingest.outline``).
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import math
@@ -71,16 +72,6 @@ def _frame_depth() -> int:
     return depth
 
 
-def _whole_characters(data: bytes) -> int:
-    """How many leading bytes of ``data`` end at a UTF-8 character boundary."""
-    start = len(data) - 1
-    while start > 0 and len(data) - start < 4 and data[start] & 0xC0 == 0x80:
-        start -= 1  # back over continuation bytes to the last character's first byte
-    lead = data[start] if data else 0
-    need = 2 if 0xC0 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4 if lead >= 0xF0 else 1
-    return start if len(data) - start < need else len(data)
-
-
 class Scanner:
     """JSON values read in order from a binary file, through a window of decoded text."""
 
@@ -92,7 +83,8 @@ class Scanner:
         self.pos = 0
         self.base = offset
         """The byte offset of ``text[0]`` in the file."""
-        self._pending = b""  # the bytes of a character the last read cut in two
+        # Keeps the bytes of a character a read cut in two until the next read.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self.eof = False
         self._decoder = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite)
         # raw_decode without its Python frame: the C scanner it calls.
@@ -105,18 +97,13 @@ class Scanner:
         if self.eof:
             return False
         data = self.f.read(size)
-        if not data:
-            self.eof = True
-            if self._pending:
-                raise NotPlain("the file ends inside a UTF-8 character")
-            return False
-        data = self._pending + data
-        cut = _whole_characters(data)
-        self._pending = data[cut:]
         try:
-            fresh = data[:cut].decode("utf-8")
+            fresh = self._utf8.decode(data, final=not data)
         except UnicodeDecodeError as e:
             raise NotPlain("not UTF-8") from e
+        if not data:
+            self.eof = True
+            return False
         dropped = self.text[:self.pos]
         self.base += len(dropped) if dropped.isascii() else len(dropped.encode("utf-8"))
         self.text = self.text[self.pos:] + fresh
