@@ -8,7 +8,7 @@ it (``--after``) or a log of an earlier release is replaced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -37,6 +37,62 @@ from triage.store.schema import (
 
 CHUNK_ROWS = 5000
 """About how many stored occurrences a relinked chunk holds (whole files)."""
+
+
+class ChunkLinks:
+    """Links a scan that comes in chunks of whole files, chunk by chunk (``Linking.chunks``).
+
+    Findings in files the previous scan had link within their chunk; the tool's own
+    ``fingerprints`` values link across files and chunks (``FingerprintLinks``); every issue
+    a link claimed is taken for the chunks after it, so one issue never goes to two findings
+    of a scan. Files the previous scan lacks are linked at the end (``finish``): renames
+    against the files that vanished, returns against older releases.
+    """
+
+    def __init__(self, store: Linking, conn: Connection, pid: int, tool: str, seq: float,
+                 identities: Callable[[], Iterator[Identity]] | None) -> None:
+        self.store, self.conn, self.pid, self.tool, self.seq = store, conn, pid, tool, seq
+        self.prev_scan = prev = store._previous_scan(conn, pid, tool, seq)
+        self.prev_paths: set[str] = set() if prev is None else set(conn.scalars(
+            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev)))
+        self.anchors = store._anchors(conn, pid, tool, seq, prev) if prev else {}
+        self.by_fp = FingerprintLinks(lambda: store._identity_fingerprints(conn, prev),
+                                      identities() if identities and prev is not None
+                                      else None)
+        self.claimed = set(self.by_fp.taken)
+        self.seen: set[str] = set()
+
+    def chunk(self, found: list[Candidate], rows: Sequence[Any],
+              place: Callable[[Any], tuple[str, int, int]],
+              retained: dict[str, int] | None = None) -> dict[int, Link]:
+        """The links of a chunk's findings (``found``, keyed by position).
+
+        ``place`` gives a row's place for the fingerprint links (asked only when some
+        finding of the chunk has a ``fingerprints`` value).
+        """
+        paths = {c.path for c in found}
+        self.seen |= paths
+        identity = [c.tool_fingerprints for c in found]
+        given = self.by_fp.chunk(identity, [place(r) for r in rows] if any(identity) else [],
+                                 paths) if self.prev_scan is not None else {}
+        candidates = [c for c in found if c.path in self.prev_paths]
+        links = self.store._links(self.conn, self.pid, self.tool, self.seq, candidates,
+                                  sorted(paths & self.prev_paths), self.anchors, retained,
+                                  given, self.claimed) if candidates else given
+        self.claimed.update(hit.issue for hit in links.values())
+        return links
+
+    def appeared(self) -> list[str]:
+        """The files of the chunks so far that the previous scan lacks, sorted."""
+        return sorted(self.seen - self.prev_paths)
+
+    def finish(self, sid: int, retained: dict[str, int] | None = None) -> None:
+        """Link the stored findings of the files the previous scan lacks."""
+        appeared = self.appeared()
+        if (self.prev_scan is not None or retained) and appeared:
+            self.store._link_appeared(self.conn, self.pid, self.tool, self.seq, sid, appeared,
+                                      sorted(self.prev_paths - self.seen), self.anchors,
+                                      retained or {}, self.claimed)
 
 
 class Linking:
@@ -266,38 +322,23 @@ class Linking:
         release has that issue: then it starts a new one. ``moved`` hears each issue a
         finding left, and the issue it joined.
         """
-        sid, seq = later.id, later.seq
-        prev_scan = self._previous_scan(conn, pid, tool, seq)
-        prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
-            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
-        anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
-        by_fp = FingerprintLinks(lambda: self._identity_fingerprints(conn, prev_scan),
-                                 self._stored_identities(conn, sid))
-        claimed = set(by_fp.taken)  # as in _store_chunks
-        seen: set[str] = set()
+        sid = later.id
+        links_of = ChunkLinks(self, conn, pid, tool, later.seq,
+                              lambda: self._stored_identities(conn, sid))
         appeared: dict[int, int] = {}  # occurrence in a file new to the scan -> its issue
         for rows in self._stored_files(conn, sid):
             found = [candidate(r, i) for i, r in enumerate(rows)]
-            paths = {c.path for c in found}
-            seen |= paths
-            given = by_fp.chunk([c.tool_fingerprints for c in found],
-                                [("", 0, r.id) for r in rows], paths)
-            candidates = [c for c in found if c.path in prev_paths]
-            links = self._links(conn, pid, tool, seq, candidates, sorted(paths & prev_paths),
-                                anchors, None, given, claimed) if candidates else given
-            claimed.update(hit.issue for hit in links.values())
+            links = links_of.chunk(found, rows, _stored_place)
             for i, issue_id in self._relinked(conn, pid, tool, later, rows, links).items():
-                if found[i].path in prev_paths:
+                if found[i].path in links_of.prev_paths:
                     if issue_id != rows[i].issue_id:
                         moved.setdefault(rows[i].issue_id, issue_id)
                 else:
                     appeared[rows[i].id] = rows[i].issue_id
         if not appeared:
             return
-        names = sorted(seen - prev_paths)
-        if prev_scan is not None:
-            self._link_appeared(conn, pid, tool, seq, sid, names, sorted(prev_paths - seen),
-                                anchors, {}, claimed)
+        links_of.finish(sid)
+        names = links_of.appeared()
         for i in range(0, len(names), sqlx.IN_LIST):
             for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
                                               .where(occurrences.c.scan_id == sid,
@@ -385,7 +426,7 @@ class Linking:
                 occurrences.c.scan_id == sid,
                 occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
                 .order_by(occurrences.c.id)):
-            yield ("", 0, r.id), candidate(r, r.id).tool_fingerprints
+            yield _stored_place(r), candidate(r, r.id).tool_fingerprints
 
 
 CANDIDATE_COLUMNS = (
@@ -457,3 +498,8 @@ def new_candidate(v: dict[str, Any], key: int,
     """
     return Candidate(key, v["rule_id"], v["path"], v["start_line"] or 0, v["fingerprint"],
                      v["text_key"], v["message_key"], identity, v["start_column"] or 0)
+
+
+def _stored_place(row: Any) -> tuple[str, int, int]:
+    """A stored occurrence's place for the fingerprint links: its id (``_stored_identities``)."""
+    return "", 0, row.id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -54,8 +55,8 @@ from triage.model import (
 )
 from triage.store import expressions as sqlx
 from triage.store import rowcodec
-from triage.store.identity import FingerprintLinks, Link
-from triage.store.linking import Linking, drop_orphans, new_candidate, new_issues
+from triage.store.identity import Link
+from triage.store.linking import ChunkLinks, Linking, drop_orphans, new_candidate, new_issues
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.schema import (
     decisions,
@@ -71,6 +72,8 @@ from triage.store.schema import (
 )
 from triage.store.trend_sql import TrendQueries
 
+_ROW_PLACE = operator.itemgetter("sarif_sha256", "run_index", "result_index")
+"""A new row's place for the fingerprint links: its log, run and result."""
 _KNOWN_TEXTS = 20_000
 """Most explanation texts an ingest keeps in memory with their ids."""
 
@@ -419,57 +422,22 @@ class SqlStore(Linking, TrendQueries):
                       seq: float, chunks: ScoredChunks, retained: dict[str, int]) -> int:
         """Store a scan that arrives in chunks of whole files, linking chunk by chunk.
 
-        Findings in files the previous scan had link within their chunk; findings in files
-        it did not have are stored as new first, then linked together at the end against
-        the files that vanished (renames) and older releases (returns). The tool's own
-        ``fingerprints`` values link across files and chunks (``FingerprintLinks``).
+        Findings in files the previous scan did not have are stored as new first, then
+        linked together at the end (``ChunkLinks``).
         """
-        prev_scan = self._previous_scan(conn, pid, tool, seq)
-        prev_paths: set[str] = set() if prev_scan is None else set(conn.scalars(
-            select(occurrences.c.path).distinct().where(occurrences.c.scan_id == prev_scan)))
-        anchors = self._anchors(conn, pid, tool, seq, prev_scan) if prev_scan else {}
-        by_fp = FingerprintLinks(
-            lambda: self._identity_fingerprints(conn, prev_scan),
-            chunks.identities() if chunks.identities and prev_scan is not None else None)
-        # Every issue a link claimed: a later chunk, and the files new to the scan, link
-        # around them (one issue never goes to two findings of a scan).
-        claimed = set(by_fp.taken)
-        seen: set[str] = set()
-        appeared: set[str] = set()
+        links_of = ChunkLinks(self, conn, pid, tool, seq, chunks.identities)
         count = 0
         for chunk in chunks:
             prepared = chunk if isinstance(chunk, RowChunk) else self.rows(chunk)
             rows = rowcodec.with_keys(prepared.rows)
-            paths = {r["path"] for r in rows}
-            seen |= paths
-            appeared |= paths - prev_paths
-            known = sorted(paths & prev_paths)
-            places = [(r["sarif_sha256"], r["run_index"], r["result_index"]) for r in rows
-                      ] if any(prepared.identity) else []
-            given = by_fp.chunk(prepared.identity, places, paths) if prev_scan is not None else {}
-            candidates = [new_candidate(v, i, ids)
-                          for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))
-                          if v["path"] in prev_paths]
-            links = self._links(conn, pid, tool, seq, candidates, known, anchors, retained,
-                                given, claimed) if candidates else given
-            claimed.update(hit.issue for hit in links.values())
+            links = links_of.chunk(
+                [new_candidate(v, i, ids)
+                 for i, (v, ids) in enumerate(zip(rows, prepared.identity, strict=True))],
+                rows, _ROW_PLACE, retained)
             self._insert_rows(conn, pid, rel, sid, tool, rows, links)
             count += len(rows)
-        if (prev_scan is not None or retained) and appeared:
-            self._link_appeared(conn, pid, tool, seq, sid, sorted(appeared),
-                                sorted(prev_paths - seen), anchors, retained, claimed)
+        links_of.finish(sid, retained)
         return count
-
-
-
-
-
-
-
-
-
-
-
 
     def _drop_scan(self, conn: Connection, scan_id: int) -> None:
         """Remove a scan and its occurrences; its issues stay until the caller drops them."""
