@@ -170,7 +170,7 @@ def stream_direct(
             if progress and seen % sarif.PROGRESS_EVERY == 0 and total:
                 progress(size * seen // total, size)
 
-    return _direct(path, rd, reader, normaliser, results, progress, again=False)
+    return _direct(path, rd, reader, normaliser, results, progress, size)
 
 
 def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
@@ -202,20 +202,19 @@ def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
         except (NotPlain, ValueError, OSError) as e:
             raise ReadAgain(f"{path.name}: read in one pass: {e}") from e
 
-    return replace(_direct(path, rd, reader, normaliser, results, progress, again=True),
-                   close=log.close)
+    return _direct(path, rd, reader, normaliser, results, progress, size, log)
 
 
 def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormaliser,
             results: Callable[[], Iterator[tuple[int, Any]]], progress: Progress | None,
-            again: bool) -> StreamedScan:
+            size: int, one_pass: OnePass | None = None) -> StreamedScan:
     """The scan of ``stream_direct``: its header, and its chunks as ``results`` come.
 
-    ``again``: bad input met in the chunks raises ``ReadAgain`` (the one pass's reading).
+    Read in ``one_pass``, bad input met in the chunks raises ``ReadAgain``, and closing
+    the scan closes the log.
     """
     first = ScanParts(reader.out.tool)
     first.add(0, rd, reader.out)
-    size = file_size(path)
 
     final: list[ScanInput] = []
 
@@ -230,7 +229,7 @@ def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormalise
         try:
             yield from _chunks()
         except BadInputError as e:
-            if not again:
+            if one_pass is None:
                 raise
             raise ReadAgain(f"{path.name}: read in one pass: {e}") from e
         if progress:
@@ -283,7 +282,8 @@ def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormalise
         if chunk:
             yield chunk
 
-    return StreamedScan(scan=first.scan(()), count=0, chunks=chunks, header=header)
+    return StreamedScan(scan=first.scan(()), count=0, chunks=chunks, header=header,
+                        close=one_pass.close if one_pass else lambda: None)
 
 
 class Spool:
