@@ -86,6 +86,13 @@ def diff_json(db: str, old: str, new: str, product: str = PRODUCT) -> Any:
                     "--format", "json", db=db)
 
 
+def diff_statuses(db: str, old: str, new: str) -> list[tuple[Any, ...]]:
+    """A diff without issue ids (they number differently): status, place, link, provenance."""
+    return sorted(((r["status"], r["tool"], r["rule"], r["path"], r["line"], r["link"],
+                    (r["from"] or {}).get("result"), (r["to"] or {}).get("result"))
+                   for r in diff_json(db, old, new)["issues"]), key=repr)
+
+
 def report_json(db: str, release: str, *extra: object, product: str = PRODUCT) -> Any:
     """``triage report --format json`` of a release."""
     return cli_json("report", "--product", product, "--release", release, "--format", "json",

@@ -20,6 +20,7 @@ from triage_testkit import (
     SAMPLE,
     THREAT_MODEL,
     diff_json,
+    diff_statuses,
     invoke,
     location,
     moved_between_files,
@@ -44,13 +45,6 @@ def _ingest(db: str, release: str, *extra: str, logs: list[Path] | None = None) 
     assert res.exit_code == 0, res.stderr
 
 
-def _statuses(db: str, old: str, new: str) -> list[tuple[Any, ...]]:
-    """A diff without issue ids (they number differently): status, place, link, provenance."""
-    return sorted(((r["status"], r["tool"], r["rule"], r["path"], r["line"], r["link"],
-                    (r["from"] or {}).get("result"), (r["to"] or {}).get("result"))
-                   for r in diff_json(db, old, new)["issues"]), key=repr)
-
-
 def _placed_equals_in_order(in_order: str, placed: str) -> None:
     for release in ("2.5.3", "3.0.0", "3.3.0", "3.6.9"):
         _ingest(in_order, release)
@@ -58,7 +52,7 @@ def _placed_equals_in_order(in_order: str, placed: str) -> None:
         _ingest(placed, release)
     _ingest(placed, "3.0.0", "--after", "2.5.3")
     for old, new in (("2.5.3", "3.0.0"), ("3.0.0", "3.3.0"), ("3.3.0", "3.6.9")):
-        assert _statuses(placed, old, new) == _statuses(in_order, old, new), (old, new)
+        assert diff_statuses(placed, old, new) == diff_statuses(in_order, old, new), (old, new)
 
 
 def test_a_release_placed_between_leaves_the_later_ones_as_in_order(
@@ -97,14 +91,14 @@ def test_a_fingerprint_that_moved_to_another_chunk_links_when_relinked(
     moved = [(r["status"], r["path"], r["link"]) for r in diff_json(db, "3.4", "3.6.9")["issues"]
              if r["from"] and r["from"]["result"] == was]
     assert moved == [("persisting", target, "tool-fingerprint")]
-    assert _statuses(db, "3.4", "3.6.9") == _statuses_of_in_order(tmp_path, first, second)
+    assert diff_statuses(db, "3.4", "3.6.9") == _statuses_of_in_order(tmp_path, first, second)
 
 
 def _statuses_of_in_order(tmp_path: Path, first: Path, second: Path) -> list[tuple[Any, ...]]:
     db = f"sqlite:///{tmp_path / 'in-order.db'}"
     _ingest(db, "3.3.0", logs=[first])
     _ingest(db, "3.6.9", logs=[second])
-    return _statuses(db, "3.3.0", "3.6.9")
+    return diff_statuses(db, "3.3.0", "3.6.9")
 
 
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -207,9 +201,9 @@ def test_a_finding_back_in_a_renamed_file_s_old_name_takes_no_issue_twice(
     _ingest(dbs["placed"], "R1", logs=[r1])
     _ingest(dbs["placed"], "R3", logs=[r3])
     _ingest(dbs["placed"], "R2", "--after", "R1", logs=[r2])
-    whole = _statuses(dbs["whole"], "R2", "R3")
+    whole = diff_statuses(dbs["whole"], "R2", "R3")
     back = json.loads(r3.read_text())["runs"][0]["results"][-1]
     assert ("new", location(back)[0], "new") in {(r[0], r[3], r[5]) for r in whole}
     for mode, db in dbs.items():
         assert _held_twice(db) == [], mode
-        assert _statuses(db, "R2", "R3") == whole, mode
+        assert diff_statuses(db, "R2", "R3") == whole, mode

@@ -20,6 +20,7 @@ from triage_testkit import (
     RELEASES,
     REPO,
     diff_json,
+    diff_statuses,
     invoke,
     moved_between_files,
     row_counts,
@@ -74,16 +75,6 @@ def test_streamed_reading_equals_whole_reading(log: Path, monkeypatch: pytest.Mo
         spool.close()
 
 
-def _statuses(db: str, old: str, new: str) -> list[tuple[Any, ...]]:
-    """A diff without issue ids (they number differently): status, place, link, provenance."""
-    out = []
-    for row in diff_json(db, old, new)["issues"]:
-        out.append((row["status"], row["tool"], row["rule"], row["path"], row["line"],
-                    row["link"], (row["from"] or {}).get("result"),
-                    (row["to"] or {}).get("result")))
-    return sorted(out, key=repr)
-
-
 def _ingest_all(db: str, releases: tuple[str, ...], env: dict[str, str] | None) -> list[str]:
     outs = []
     for release in releases:
@@ -113,7 +104,7 @@ def _streamed_equals_whole(whole_db: str, streamed_db: str,
     assert len(calls) == len(releases)
     assert streamed_out == whole_out  # the same counts, must-fix and health, release by release
     for old, new in zip(releases, releases[1:], strict=False):
-        assert _statuses(streamed_db, old, new) == _statuses(whole_db, old, new), (old, new)
+        assert diff_statuses(streamed_db, old, new) == diff_statuses(whole_db, old, new), (old, new)
 
 
 def test_streamed_ingest_stores_what_whole_ingest_stores(
@@ -168,7 +159,7 @@ def test_streamed_release_placed_between_relinks_as_whole_does(
             db=db, env=env)
         assert res.exit_code == 0, res.stderr
     for old, new in (("2.5.3", "3.0.0"), ("3.0.0", "3.3.0")):
-        assert _statuses(dbs["streamed"], old, new) == _statuses(dbs["whole"], old, new)
+        assert diff_statuses(dbs["streamed"], old, new) == diff_statuses(dbs["whole"], old, new)
 
 
 def _one_log_at_a_time(db: str, logs: list[Path], env: dict[str, str] | None) -> list[str]:
@@ -231,7 +222,7 @@ def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPa
     assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
     assert taken == {"direct": len(logs), **_readers(reader, len(logs))}
     for old, new in zip(releases, releases[1:], strict=False):
-        assert _statuses(streamed, old, new) == _statuses(whole, old, new), (old, new)
+        assert diff_statuses(streamed, old, new) == diff_statuses(whole, old, new), (old, new)
     assert row_counts(streamed) == row_counts(whole)
 
 
@@ -346,7 +337,7 @@ def test_a_fingerprint_that_moved_to_another_file_links_as_whole_ingest_links(
     taken = _taken(monkeypatch)
     assert _one_log_at_a_time(streamed, logs, STREAM) == _one_log_at_a_time(whole, logs, None)
     assert taken == {**expected, **_readers(reader, 2)}
-    assert _statuses(streamed, "3.3.0", "3.6.9") == _statuses(whole, "3.3.0", "3.6.9")
+    assert diff_statuses(streamed, "3.3.0", "3.6.9") == diff_statuses(whole, "3.3.0", "3.6.9")
     moved = [(r["status"], r["path"], r["link"])
              for r in diff_json(streamed, "3.3.0", "3.6.9")["issues"]
              if r["from"] and r["from"]["file"] == "bandit.sarif" and r["from"]["result"] == was]
@@ -370,7 +361,8 @@ def test_the_spool_links_a_fingerprint_that_moved_to_another_file(
                              "--product", PRODUCT, "--release", release, db=dbs[mode],
                              env=env)
                 assert res.exit_code == 0, res.stderr
-        assert _statuses(dbs["s"], "3.3.0", "3.6.9") == _statuses(dbs["w"], "3.3.0", "3.6.9")
+        assert (diff_statuses(dbs["s"], "3.3.0", "3.6.9")
+                == diff_statuses(dbs["w"], "3.3.0", "3.6.9"))
         moved = [(r["status"], r["path"], r["link"])
                  for r in diff_json(dbs["s"], "3.3.0", "3.6.9")["issues"]
                  if r["from"] and r["from"]["file"] == "bandit.sarif"
@@ -408,7 +400,7 @@ def test_a_fingerprint_on_results_of_two_runs_links_one_of_them_as_whole_ingest(
             res = invoke("ingest", *[str(p) for p in sorted(folder.glob("*.sarif"))],
                          "--product", PRODUCT, "--release", folder.name, db=dbs[mode], env=env)
             assert res.exit_code == 0, res.stderr
-    assert _statuses(dbs["s"], "3.3.0", "3.6.9") == _statuses(dbs["w"], "3.3.0", "3.6.9")
+    assert diff_statuses(dbs["s"], "3.3.0", "3.6.9") == diff_statuses(dbs["w"], "3.3.0", "3.6.9")
     by_fingerprint = [r for r in diff_json(dbs["s"], "3.3.0", "3.6.9")["issues"]
                       if r["link"] == "tool-fingerprint"]
     assert [(r["to"]["file"], r["to"]["result"]) for r in by_fingerprint] == [("a.sarif", 0)]
@@ -521,7 +513,7 @@ def test_a_member_the_results_need_after_them_reads_the_log_again(
     assert _one_log_at_a_time(streamed, [log], STREAM) == _one_log_at_a_time(whole, [log], None)
     assert taken == {"read again": 1, "direct": 1, **_readers(reader, 2)}
     assert row_counts(streamed) == row_counts(whole)
-    assert _statuses(streamed, "logs", "logs") == _statuses(whole, "logs", "logs")
+    assert diff_statuses(streamed, "logs", "logs") == diff_statuses(whole, "logs", "logs")
 
 
 def test_a_second_run_after_the_first_one_s_results_goes_to_the_spool(
