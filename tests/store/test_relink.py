@@ -207,3 +207,57 @@ def test_a_finding_back_in_a_renamed_file_s_old_name_takes_no_issue_twice(
     for mode, db in dbs.items():
         assert _held_twice(db) == [], mode
         assert diff_statuses(db, "R2", "R3") == whole, mode
+
+
+def _renamed_then_back_beside_it(folder: Path) -> list[Path]:
+    """Four releases of a real bandit log. R2 renames the first result's file to a name
+    that sorts last; in R3 another file's finding is copied under the old name, so the
+    old name is a file of the scan again; in R4 the first result is back there too."""
+    doc = json.loads((SAMPLE / "3.16.1" / "bandit.sarif").read_text())
+    results = doc["runs"][0]["results"]
+    old = location(results[0])[0]
+    other = next(r for r in results if location(r)[0] != old)
+
+    def at(r: dict[str, Any], uri: str) -> dict[str, Any]:
+        r = json.loads(json.dumps(r))
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = uri
+        return r
+
+    renamed = [at(r, "zz/" + old) if location(r)[0] == old else r for r in results]
+    beside = [at(other, old), *renamed]
+    back = [at(results[0], old), *beside]
+    logs = []
+    for release, found in (("R1", results), ("R2", renamed), ("R3", beside), ("R4", back)):
+        doc["runs"][0]["results"] = found
+        (folder / release).mkdir(parents=True)
+        logs.append(folder / release / "bandit.sarif")
+        logs[-1].write_text(json.dumps(doc))
+    return logs
+
+
+@pytest.mark.parametrize("chunk", [1, 1000], ids=["a file a chunk", "one chunk"])
+def test_a_return_waits_for_the_files_whose_issue_it_is(
+        tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first result's issue lives on in the renamed file; when the result comes back
+    under the old name, a file the previous scan has, in a chunk before the renamed
+    file's, the renamed finding keeps the issue and the returned one is new, as when the
+    whole scan is linked at once: an older release's issue is taken back only after every
+    file of the scan had its chance at it."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", chunk)
+    monkeypatch.setattr(linking_module, "CHUNK_ROWS", chunk)
+    logs = _renamed_then_back_beside_it(tmp_path / "logs")
+    dbs = {mode: f"sqlite:///{tmp_path / mode}.db" for mode in ("whole", "streamed", "placed")}
+    for mode, env in (("whole", None), ("streamed", {"TRIAGE_STREAM_BYTES": "0"})):
+        for log in logs:
+            res = invoke("ingest", str(log), "--product", PRODUCT, "--release",
+                         log.parent.name, db=dbs[mode], env=env)
+            assert res.exit_code == 0, res.stderr
+    for log in (logs[0], logs[1], logs[3]):
+        _ingest(dbs["placed"], log.parent.name, logs=[log])
+    _ingest(dbs["placed"], "R3", "--after", "R2", logs=[logs[2]])
+    whole = diff_statuses(dbs["whole"], "R3", "R4")
+    old = location(json.loads(logs[0].read_text())["runs"][0]["results"][0])[0]
+    assert {(r[0], r[3], r[5]) for r in whole} >= {("new", old, "new")}, whole
+    for mode, db in dbs.items():
+        assert _held_twice(db) == [], mode
+        assert diff_statuses(db, "R3", "R4") == whole, mode

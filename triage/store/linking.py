@@ -46,7 +46,9 @@ class ChunkLinks:
     ``fingerprints`` values link across files and chunks (``FingerprintLinks``); every issue
     a link claimed is taken for the chunks after it, so one issue never goes to two findings
     of a scan. Files the previous scan lacks are linked at the end (``finish``): renames
-    against the files that vanished, returns against older releases.
+    against the files that vanished, returns against older releases. So are the returns of
+    the other files: an older release's issue may live on in the previous scan in a file of
+    a later chunk, which has the first claim on it, as when a whole scan is linked at once.
     """
 
     def __init__(self, store: Linking, conn: Connection, pid: int, tool: str, seq: float,
@@ -61,6 +63,7 @@ class ChunkLinks:
                                       else None)
         self.claimed = set(self.by_fp.taken)
         self.seen: set[str] = set()
+        self.unlinked: set[str] = set()  # files the previous scan has, with findings left
 
     def chunk(self, found: list[Candidate], rows: Sequence[Any],
               place: Callable[[Any], tuple[str, int, int]],
@@ -78,21 +81,33 @@ class ChunkLinks:
         candidates = [c for c in found if c.path in self.prev_paths]
         links = self.store._links(self.conn, self.pid, self.tool, self.seq, candidates,
                                   sorted(paths & self.prev_paths), self.anchors, retained,
-                                  given, self.claimed) if candidates else given
+                                  given, self.claimed, older=False) if candidates else given
         self.claimed.update(hit.issue for hit in links.values())
+        # Left for the returns (``finish``); a masked message alone never links by content.
+        self.unlinked.update(c.path for c in candidates
+                             if c.key not in links and not c.text_key.startswith("msg:"))
         return links
 
     def appeared(self) -> list[str]:
         """The files of the chunks so far that the previous scan lacks, sorted."""
         return sorted(self.seen - self.prev_paths)
 
-    def finish(self, sid: int, retained: dict[str, int] | None = None) -> None:
-        """Link the stored findings of the files the previous scan lacks."""
+    def finish(self, sid: int, retained: dict[str, int] | None = None) -> list[tuple[int, int]]:
+        """Link the stored findings of the files the previous scan lacks, then the returns.
+
+        Returns each (issue, issue) a finding of the other files left and took back.
+        """
         appeared = self.appeared()
         if (self.prev_scan is not None or retained) and appeared:
-            self.store._link_appeared(self.conn, self.pid, self.tool, self.seq, sid, appeared,
-                                      sorted(self.prev_paths - self.seen), self.anchors,
-                                      retained or {}, self.claimed)
+            self.claimed.update(self.store._link_appeared(
+                self.conn, self.pid, self.tool, self.seq, sid, appeared,
+                sorted(self.prev_paths - self.seen), self.anchors, retained or {},
+                self.claimed))
+        if self.prev_scan is None or not self.unlinked:
+            return []
+        return self.store._link_returns(self.conn, self.pid, self.tool, self.seq, sid,
+                                        self.prev_scan, sorted(self.unlinked),
+                                        retained or {}, self.claimed)
 
 
 class Linking:
@@ -124,11 +139,11 @@ class Linking:
     def _link_appeared(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
                        appeared: list[str], vanished: list[str],
                        anchors: dict[str, list[tuple[int, int]]],
-                       retained: dict[str, int], taken: set[int]) -> None:
+                       retained: dict[str, int], taken: set[int]) -> set[int]:
         """Link the stored findings of files new to this scan: renames and returns.
 
         Those the tool's fingerprints linked already stay as they are; no link claims an
-        issue ``taken`` by the links of the scan's other files.
+        issue ``taken`` by the links of the scan's other files. Returns the issues claimed.
         """
         rows: list[Any] = []
         for i in range(0, len(appeared), sqlx.IN_LIST):
@@ -142,13 +157,70 @@ class Linking:
             conn, pid, tool, seq, [candidate(r, r.id) for r in rows], appeared + vanished,
             anchors, retained, given, taken).items() if k not in given}
         if not links:
-            return
+            return set()
         by_id = {r.id: r for r in rows}
         conn.execute(
             occurrences.update().where(occurrences.c.id == bindparam("occ"))
             .values(issue_id=bindparam("issue"), link=bindparam("layer")),
             [dict(occ=k, issue=hit.issue, layer=hit.layer) for k, hit in links.items()])
         drop_orphans(conn, sorted({by_id[k].issue_id for k in links}))
+        return {hit.issue for hit in links.values()}
+
+    def _link_returns(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
+                      prev_scan: int, paths: list[str], retained: dict[str, int],
+                      taken: set[int]) -> list[tuple[int, int]]:
+        """The last layer (``identity.link``) for a scan linked chunk by chunk: returns.
+
+        A stored finding of ``paths`` that no link claimed takes back the issue an older
+        release's finding of the same content fingerprint had, unless the previous scan or
+        the replaced log (``retained``) has that fingerprint (its issue comes first, claimed
+        or not) or a link took the issue (``taken``). In id order, which is log order
+        within a file. Returns each (issue left, issue taken back).
+        """
+        rows: list[Any] = []
+        known: set[str] = set(retained)
+        history: dict[str, int] = {}
+        earlier = conn.scalars(
+            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
+                   scans.c.id != prev_scan)
+            .order_by(releases.c.seq)).all()
+        if not earlier:
+            return []
+        for i in range(0, len(paths), sqlx.IN_LIST):
+            part = occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST])
+            rows.extend(conn.execute(
+                select(occurrences.c.id, occurrences.c.issue_id, occurrences.c.fingerprint,
+                       occurrences.c.text_key)
+                .where(occurrences.c.scan_id == sid, part, occurrences.c.link == "new")).all())
+            known.update(conn.scalars(select(occurrences.c.fingerprint).where(
+                occurrences.c.scan_id == prev_scan, part)))
+        rows = [r for r in rows if r.fingerprint not in known
+                and not r.text_key.startswith("msg:")]
+        if not rows:
+            return []
+        wanted = {r.fingerprint for r in rows}
+        for scan_id in earlier:  # in release order: a later release's issue wins a key
+            for i in range(0, len(paths), sqlx.IN_LIST):
+                for fingerprint, issue_id in conn.execute(
+                        select(occurrences.c.fingerprint, occurrences.c.issue_id).where(
+                            occurrences.c.scan_id == scan_id,
+                            occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST]))):
+                    if fingerprint in wanted:
+                        history[fingerprint] = issue_id
+        back: list[tuple[int, int, int]] = []
+        for r in sorted(rows, key=lambda r: r.id):
+            issue = history.get(r.fingerprint)
+            if issue is not None and issue not in taken:
+                taken.add(issue)
+                back.append((r.id, r.issue_id, issue))
+        if back:
+            conn.execute(
+                occurrences.update().where(occurrences.c.id == bindparam("occ"))
+                .values(issue_id=bindparam("issue"), link="content"),
+                [dict(occ=occ, issue=issue) for occ, _, issue in back])
+            drop_orphans(conn, sorted({left for _, left, _ in back}))
+        return [(left, issue) for _, left, issue in back]
 
     def _links(
         self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate],
@@ -157,6 +229,7 @@ class Linking:
         retained: dict[str, int] | None = None,
         given: dict[int, Link] | None = None,
         taken: set[int] | None = None,
+        older: bool = True,
     ) -> dict[int, Link]:
         """Link candidates of a release at ``seq`` to the tool's issues before it.
 
@@ -167,6 +240,8 @@ class Linking:
         a finding found again takes its issue back. ``given`` are the links the tool's
         fingerprints made across a chunked scan's files (``FingerprintLinks``), ``taken``
         every issue that links of the scan's other files claimed: no link here claims one.
+        Without ``older``, the older releases take no part: a chunk's returns are linked
+        once every chunk is (``ChunkLinks.finish``).
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
@@ -189,7 +264,7 @@ class Linking:
             select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
             .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
                    scans.c.id != (prev_scan if prev_scan is not None else -1))
-            .order_by(releases.c.seq)).all()
+            .order_by(releases.c.seq)).all() if older else []
         history: dict[str, int] = {}
         for scan_id in earlier:
             # One scan at a time, so a chunk's files are found through the (scan, path)
@@ -335,9 +410,10 @@ class Linking:
                         moved.setdefault(rows[i].issue_id, issue_id)
                 else:
                     appeared[rows[i].id] = rows[i].issue_id
+        for left, issue_id in links_of.finish(sid):
+            moved.setdefault(left, issue_id)
         if not appeared:
             return
-        links_of.finish(sid)
         names = links_of.appeared()
         for i in range(0, len(names), sqlx.IN_LIST):
             for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
