@@ -6,6 +6,7 @@ import pytest
 from triage_testkit import PRODUCT, THREAT_MODEL, invoke, release_logs
 
 from triage import cli as cli_module
+from triage.pipeline import reports
 
 BAR_MARKS = ("reading SARIF", "#", "%", "\r", "\x1b")
 """What a drawn click progress bar leaves in a stream: its label, fill, percentage, redraws."""
@@ -31,13 +32,13 @@ def test_run_passes_the_bar_only_when_it_may_draw(db_url: str, monkeypatch,
                                                   quiet: bool) -> None:
     """As if on a terminal: ``run`` hands ingest a bar unless -q, and the bar sees the bytes."""
     seen: list[object] = []
-    real = cli_module.pipeline.ingest
+    real = reports.ingest
 
     def spy(*args, **kw):
         seen.append(kw.get("progress"))
         return real(*args, **kw)
 
-    monkeypatch.setattr(cli_module.pipeline, "ingest", spy)
+    monkeypatch.setattr(reports, "ingest", spy)  # what ``run`` calls
     monkeypatch.setattr(cli_module, "_reading_bar",
                         lambda obj: None if obj.get("quiet") else cli_module._ReadingBar())
     res = _run(db_url, *(("-q",) if quiet else ()))

@@ -27,13 +27,13 @@ from triage_testkit import (
 )
 
 import triage.ingest.stream as stream_module
-from triage import pipeline
 from triage.ingest.ahead import stream_direct_ahead, stream_direct_here
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
 from triage.ingest.sarif import RUN_MEMBERS, RunReader, read_sarif
 from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sarif
 from triage.model import ReadAgain
+from triage.pipeline import storing
 from triage.store import open_store
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
@@ -97,7 +97,7 @@ def _streamed_equals_whole(whole_db: str, streamed_db: str,
         calls.append(1)
         return stream_sarif(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stream_sarif", spy)
+    monkeypatch.setattr(storing, "stream_sarif", spy)
     whole_out = _ingest_all(whole_db, releases, None)
     assert not calls
     streamed_out = _ingest_all(streamed_db, releases, STREAM)
@@ -207,9 +207,9 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         taken["spooled"] += 1
         return stream_sarif(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stream_direct_here", counted(stream_direct_here))
-    monkeypatch.setattr(pipeline, "stream_direct_ahead", counted(stream_direct_ahead))
-    monkeypatch.setattr(pipeline, "stream_sarif", spooled)
+    monkeypatch.setattr(storing, "stream_direct_here", counted(stream_direct_here))
+    monkeypatch.setattr(storing, "stream_direct_ahead", counted(stream_direct_ahead))
+    monkeypatch.setattr(storing, "stream_sarif", spooled)
     return taken
 
 

@@ -53,12 +53,12 @@ def reference_trend(ctx: pipeline.Context, product: str, sl: int | None = None,
         statuses = ctx.store.status(rel)
         counts = Counter(r.status for r in statuses)
         scope = pipeline.release_scope(ctx, rel)
-        triaged, gone = pipeline._triaged(ctx, rel, level, "severity", scope, statuses)
+        triaged, gone = pipeline.triage_release(ctx, rel, level, "severity", scope, statuses)
         judged.append((triaged, gone))
         if scope == ALL:
             by_sl = tuple(sorted(pipeline.must_fix_by_sl(ctx, rel).items()))
         else:
-            by_sl = pipeline._must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope)
+            by_sl = pipeline.must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope)
         points.append(TrendPoint(
             release=rel.name, must_fix_by_sl=by_sl, new=counts[Status.NEW],
             fixed=counts[Status.FIXED], persisting=counts[Status.PERSISTING],
@@ -73,7 +73,7 @@ def _reference_backlog(
     rels: list[Release], judged: list[tuple[list[TriagedFinding], list[IssueRow]]],
     points: list[TrendPoint], threat_model: Path | None,
 ) -> tuple[list[TrendPoint], tuple[FixTime, ...]]:
-    modelled = pipeline._high_risk_components(threat_model)
+    modelled = pipeline.high_risk_components(threat_model)
     seen_high: set[str] = set()
     previous: set[int] = set()
     opened_at: dict[int, int] = {}
@@ -224,7 +224,7 @@ def test_must_fix_issues_is_the_backlog(db_url: str, tmp_path: Path) -> None:
     try:
         minimum, _ = ctx.rules.threshold(SecurityLevel.SL2)
         for rel in ctx.store.releases(PRODUCT):
-            triaged, _ = pipeline._triaged(ctx, rel, SecurityLevel.SL2, statuses=[])
+            triaged, _ = pipeline.triage_release(ctx, rel, SecurityLevel.SL2, statuses=[])
             assert ctx.store.must_fix_issues(rel, minimum, CLOCK.date()) == {
                 t.issue_id for t in triaged if t.verdict.must_fix}, rel.name
     finally:
