@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,27 @@ from triage.errors import BadInputError, place
 from triage.ingest import states, taxonomy
 from triage.ingest.adapters import GENERIC, RawResult, adapter_for
 from triage.ingest.adapters.base import changed
-from triage.ingest.functions import FunctionLocator, logical_function
+from triage.ingest.functions import FunctionLocator
+from triage.ingest.locations import (
+    artifact_path,
+    borrow_snippets,
+    primary_location,
+    uri_bases,
+    with_functions,
+)
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.reader import INT_LIMIT, Reader, type_name
-from triage.model import Finding, Location, Provenance, ScanInput, Tool
+from triage.ingest.reader import Reader
+from triage.ingest.rule_table import (
+    RuleTable,
+    effective_level,
+    level_overrides,
+    message_text,
+    rank_of,
+    security_severity_of,
+)
+from triage.model import Finding, Provenance, ScanInput, Tool
 from triage.textkeys import text_key
 
-_LEVELS = ("error", "warning", "note", "none")
-_LEVEL_WORDS = frozenset(_LEVELS)
 _BASELINE_STATES = frozenset(("new", "unchanged", "updated", "absent"))
 _KINDS = frozenset(("fail", "pass", "review", "open", "notApplicable", "informational"))
 MAX_SARIF_BYTES = 2 * 1024**3
@@ -296,12 +308,12 @@ class RunReader:
             rd.obj(ext, f"{where}.tool.extensions[{i}]")
             for i, ext in enumerate(rd.opt_arr(tool_obj, "extensions", f"{where}.tool"))
         ]
-        self.rules = _RuleTable(rd, components, where)
+        self.rules = RuleTable(rd, components, where)
         self.cwe_taxonomies = taxonomy.cwe_taxonomies(rd, run, where)
-        self.base_ids = _uri_bases(rd, run, where)
+        self.base_ids = uri_bases(rd, run, where)
         self.artifacts = rd.opt_arr(run, "artifacts", where)
         self.logicals = rd.opt_arr(run, "logicalLocations", where)
-        self.overrides = _level_overrides(rd, run, where)
+        self.overrides = level_overrides(rd, run, where)
         _read_health(rd, run, where, normaliser, self.base_ids, self.out, self.artifacts)
         self.absent = 0
         self._rule_info: dict[
@@ -325,8 +337,8 @@ class RunReader:
             return None
         # SARIF 3.27.9: kind defaults to "fail".
         kind = rd.opt_word(result, "kind", rwhere, _KINDS) or "fail"
-        level = _effective_level(rd, result, rule, rule_id, self.overrides, rwhere, kind)
-        location = _primary_location(
+        level = effective_level(rd, result, rule, rule_id, self.overrides, rwhere, kind)
+        location = primary_location(
             rd, result, rwhere, self.normaliser, self.base_ids, self.artifacts, out.lines,
             (self.logicals, self.where), self._paths,
         )
@@ -345,17 +357,17 @@ class RunReader:
             tool=tool,
             rule_id=rule_id,
             rule_name=rule_name or rule_id,
-            message=_message(rd, result, rule, rwhere),
+            message=message_text(rd, result, rule, rwhere),
             location=location,
             level=level,
             kind=kind,
             provenance=Provenance(file=rd.name, run=self.run_index, result=i, sha256=rd.sha256),
-            security_severity=_security_severity(props, rule_props),
+            security_severity=security_severity_of(props, rule_props),
             cwe_ids=cwe_ids,
             tags=tags,
             suppression=states.suppression(rd, result, rwhere, self.now),
             tool_fingerprints=states.tool_fingerprints(rd, result, rwhere),
-            rank=_rank(rd, result, rule, rwhere, self.rules),
+            rank=rank_of(rd, result, rule, rwhere, self.rules),
         )
         if self.adapter is not GENERIC:  # the generic adapter keeps the finding as it is
             raw_result = RawResult(result, rule or {}, rule is not None, props, rule_props)
@@ -391,380 +403,6 @@ class RunReader:
             )
         drop_shared_fingerprints(self.out)
         return self.out
-
-
-class _RuleTable:
-    """Rules of the driver and the extensions, by index and by id (SARIF 3.52)."""
-
-    def __init__(self, rd: Reader, components: list[dict[str, Any]], where: str) -> None:
-        self.rd = rd
-        self.by_component: list[list[dict[str, Any]]] = []
-        self.by_id: dict[str, dict[str, Any]] = {}
-        self._where: dict[int, str] = {}
-        self._found: dict[tuple[str, int | None, int], tuple[dict[str, Any] | None, str]] = {}
-        for c_index, comp in enumerate(components):
-            cwhere = f"{where}.tool.driver" if c_index == 0 else (
-                f"{where}.tool.extensions[{c_index - 1}]"
-            )
-            rules = []
-            for r_index, rule in enumerate(rd.opt_arr(comp, "rules", cwhere)):
-                rule = rd.obj(rule, f"{cwhere}.rules[{r_index}]")
-                self._where[id(rule)] = f"{cwhere}.rules[{r_index}]"
-                rules.append(rule)
-                rid = rule.get("id")
-                if isinstance(rid, str):
-                    self.by_id.setdefault(rid, rule)
-            self.by_component.append(rules)
-
-    def where(self, rule: dict[str, Any]) -> str:
-        """JSON path of a rule of this table, for error messages."""
-        return self._where.get(id(rule), "rule")
-
-    def resolve(self, result: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, str]:
-        """Return (rule object or None, rule id) for a result (SARIF 3.27.5-3.27.7)."""
-        rd = self.rd
-        rule_id, index = result.get("ruleId"), result.get("ruleIndex")
-        if type(rule_id) is not str:
-            rule_id = rd.opt_str(result, "ruleId", where)
-        if index is not None and not (type(index) is int and -INT_LIMIT <= index < INT_LIMIT):
-            index = rd.opt_int(result, "ruleIndex", where)
-        component = 0
-        ref = result.get("rule")
-        if ref is not None:
-            ref = rd.obj(ref, f"{where}.rule")
-            rule_id = rule_id or rd.opt_str(ref, "id", f"{where}.rule")
-            if index is None:
-                index = rd.opt_int(ref, "index", f"{where}.rule")
-            tc = ref.get("toolComponent")
-            if tc is not None:
-                tc = rd.obj(tc, f"{where}.rule.toolComponent")
-                tc_index = rd.opt_int(tc, "index", f"{where}.rule.toolComponent")
-                # SARIF 3.54.6: toolComponent.index points into tool.extensions; -1 (the
-                # default) or no index means the driver.
-                component = 1 + tc_index if tc_index is not None and tc_index >= 0 else 0
-        # Results name few distinct rules: each (id, index, component) is looked up once.
-        key = (rule_id, index, component)
-        found = self._found.get(key)
-        if found is None:
-            found = self._found[key] = self._lookup(rule_id, index, component)
-        return found
-
-    def _lookup(
-        self, rule_id: str, index: int | None, component: int
-    ) -> tuple[dict[str, Any] | None, str]:
-        rule = None
-        if index is not None and index >= 0 and component < len(self.by_component):
-            rules = self.by_component[component]
-            if index < len(rules):
-                rule = rules[index]
-        if rule is None and rule_id:
-            rule = self.by_id.get(rule_id)
-            if rule is None and "/" in rule_id:
-                # SARIF 3.27.5: hierarchical ids such as "CA5350/md5" fall back to the parent.
-                rule = self.by_id.get(rule_id.split("/", 1)[0])
-        if not rule_id and rule is not None:
-            rule_id = str(rule.get("id") or "")
-        return rule, rule_id or "(no rule)"
-
-
-def _level_overrides(rd: Reader, run: dict[str, Any], where: str) -> dict[str, str]:
-    """Rule id → level from invocations' ruleConfigurationOverrides (SARIF 3.20.5)."""
-    out: dict[str, str] = {}
-    for i, inv in enumerate(rd.opt_arr(run, "invocations", where)):
-        inv = rd.obj(inv, f"{where}.invocations[{i}]")
-        for ov in rd.opt_arr(inv, "ruleConfigurationOverrides", f"{where}.invocations[{i}]"):
-            if not isinstance(ov, dict):
-                continue
-            desc = ov.get("descriptor") or {}
-            conf = ov.get("configuration") or {}
-            if isinstance(desc, dict) and isinstance(conf, dict) and conf.get("level") in _LEVELS:
-                rid = desc.get("id")
-                if isinstance(rid, str):
-                    out[rid] = conf["level"]
-    return out
-
-
-def _effective_level(
-    rd: Reader,
-    result: dict[str, Any],
-    rule: dict[str, Any] | None,
-    rule_id: str,
-    overrides: dict[str, str],
-    where: str,
-    kind: str = "fail",
-) -> str:
-    # SARIF 3.27.10: level, else the invocation's override, else the rule's
-    # defaultConfiguration.level, else "warning".
-    level = result.get("level")
-    if level is not None:
-        if type(level) is not str or level not in _LEVEL_WORDS:
-            level = rd.opt_word(result, "level", where, _LEVEL_WORDS)
-        if level:
-            return level
-    if kind != "fail":
-        # SARIF 3.27.10: when kind is not "fail", an absent level defaults to "none".
-        return "none"
-    if rule_id in overrides:
-        return overrides[rule_id]
-    if rule:
-        conf = rule.get("defaultConfiguration")
-        if isinstance(conf, dict) and conf.get("level") in _LEVELS:
-            return str(conf["level"])
-    return "warning"
-
-
-def _uri_bases(rd: Reader, run: dict[str, Any], where: str) -> dict[str, str]:
-    """Resolve ``originalUriBaseIds`` to absolute or root-relative prefixes (SARIF 3.14.14)."""
-    raw = rd.opt_obj(run, "originalUriBaseIds", where)
-    resolved: dict[str, str] = {}
-
-    def resolve(key: str, depth: int = 0) -> str:
-        if key in resolved:
-            return resolved[key]
-        entry = raw.get(key)
-        if not isinstance(entry, dict) or depth > 16:
-            return ""
-        uri = str(entry["uri"]) if isinstance(entry.get("uri"), str) else ""
-        parent = entry.get("uriBaseId")
-        prefix = resolve(parent, depth + 1) if isinstance(parent, str) else ""
-        value = prefix + uri if prefix and not uri.startswith(("file:", "/")) else uri
-        resolved[key] = value
-        return value
-
-    for key in raw:
-        resolve(key)
-    return resolved
-
-
-def _primary_location(
-    rd: Reader,
-    result: dict[str, Any],
-    where: str,
-    normaliser: PathNormaliser,
-    base_ids: dict[str, str],
-    artifacts: list[Any],
-    lines: dict[tuple[str, int], str],
-    logicals: tuple[list[Any], str],
-    paths: dict[tuple[str, str | None], str],
-) -> Location:
-    """The first location's file, region and snippet, and the function it names (SARIF 3.33).
-
-    ``logicals`` is the run's ``logicalLocations`` and the run's JSON path; ``paths`` keeps
-    the run's resolved artifact paths by (uri, uriBaseId).
-
-    Read for every result, so each member is taken as it is when it has the expected type;
-    anything else goes through the reader, which names its JSON path in the error. The
-    members are checked in one fixed order, so a result with several faults always reports
-    the same one.
-    """
-    locations = result.get("locations")
-    if type(locations) is not list:
-        locations = rd.opt_arr(result, "locations", where)
-    if not locations:
-        return Location(path="")
-    # The JSON paths of the members, for errors only.
-    lwhere = f"{where}.locations[0]"
-    pwhere = f"{lwhere}.physicalLocation"
-    loc = locations[0]
-    if type(loc) is not dict:
-        loc = rd.obj(loc, lwhere)
-    phys = loc.get("physicalLocation")
-    if type(phys) is not dict:
-        phys = rd.opt_obj(loc, "physicalLocation", lwhere)
-    art = phys.get("artifactLocation")
-    if type(art) is not dict:
-        art = rd.opt_obj(phys, "artifactLocation", pwhere)
-    uri, base, index = art.get("uri"), art.get("uriBaseId"), art.get("index")
-    if (
-        type(uri) is str and uri and (base is None or type(base) is str)
-        and (index is None or type(index) is int and -INT_LIMIT <= index < INT_LIMIT)
-    ):
-        # A uri wins over an index (SARIF 3.4.5), so the path depends on uri and base only.
-        path = paths.get((uri, base))
-        if path is None:
-            path = paths[(uri, base)] = _artifact_path(
-                rd, art, f"{pwhere}.artifactLocation", normaliser, base_ids, artifacts)
-    else:
-        path = _artifact_path(
-            rd, art, f"{pwhere}.artifactLocation", normaliser, base_ids, artifacts)
-    region = phys.get("region")
-    if type(region) is not dict:
-        region = rd.opt_obj(phys, "region", pwhere)
-    start, end = region.get("startLine"), region.get("endLine")
-    if start is not None and not (type(start) is int and -INT_LIMIT <= start < INT_LIMIT):
-        start = rd.opt_int(region, "startLine", f"{pwhere}.region")
-    if end is not None and not (type(end) is int and -INT_LIMIT <= end < INT_LIMIT):
-        end = rd.opt_int(region, "endLine", f"{pwhere}.region")
-    end = end or start
-    snippet = region.get("snippet")
-    if snippet is None:
-        text = ""
-    else:
-        if type(snippet) is not dict:
-            snippet = rd.opt_obj(region, "snippet", f"{pwhere}.region")
-        text = snippet.get("text")
-        if type(text) is not str:
-            text = rd.opt_str(snippet, "text", f"{pwhere}.region.snippet")
-    _remember(lines, path, start, end, text)
-    if phys.get("contextRegion") is not None:
-        context = rd.opt_obj(phys, "contextRegion", pwhere)
-        if context:
-            cwhere = f"{pwhere}.contextRegion"
-            c_start = rd.opt_int(context, "startLine", cwhere)
-            _remember(lines, path, c_start, rd.opt_int(context, "endLine", cwhere) or c_start,
-                      rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
-                                 f"{cwhere}.snippet"))
-    if not text and start is not None:
-        text = normaliser.read_lines(path, start, end or start)
-    column = region.get("startColumn")
-    if column is not None and not (type(column) is int and -INT_LIMIT <= column < INT_LIMIT):
-        column = rd.opt_int(region, "startColumn", f"{pwhere}.region")
-    return Location(
-        path=path,
-        start_line=start,
-        end_line=end,
-        start_column=column,
-        snippet=text,
-        function=logical_function(rd, loc, logicals[0], lwhere, logicals[1])
-        if "logicalLocations" in loc else "",
-    )
-
-
-def _remember(
-    lines: dict[tuple[str, int], str], path: str, start: int | None, end: int | None, text: str
-) -> None:
-    """Index the source lines a snippet shows, when its line count fits its region."""
-    if not text or not path or start is None or end is None:
-        return
-    if start == end and "\n" not in text[:-1]:  # one line, the common case
-        lines.setdefault((path, start), text.rstrip("\n"))
-        return
-    parts = text.rstrip("\n").split("\n")
-    if len(parts) == end - start + 1:
-        for offset, line in enumerate(parts):
-            lines.setdefault((path, start + offset), line)
-
-
-def borrow_snippets(findings: list[Finding], lines: dict[tuple[str, int], str]) -> list[Finding]:
-    """Give a finding without a snippet the flagged lines another log of the call showed.
-
-    ruff writes no snippets; bandit and semgrep, run on the same tree, often show the very
-    same lines. The line's text is the same whichever tool quoted it.
-    """
-    out = []
-    for f in findings:
-        loc = f.location
-        if not loc.snippet and loc.path and loc.start_line:
-            # At most 51 lines, as read_lines: a hostile endLine must not cost memory.
-            end = min(loc.end_line or loc.start_line, loc.start_line + 50)
-            texts = [lines.get((loc.path, n)) for n in range(loc.start_line, end + 1)]
-            if texts and all(t is not None for t in texts):
-                f = changed(f, location=replace(loc, snippet="\n".join(t or "" for t in texts)))
-        out.append(f)
-    return out
-
-
-def with_functions(findings: list[Finding], locator: FunctionLocator) -> list[Finding]:
-    """Name the enclosing function from the source tree where the log named none."""
-    out = []
-    for f in findings:
-        loc = f.location
-        if not loc.function and loc.path:
-            function = locator.function_at(loc.path, loc.start_line)
-            if function:
-                f = changed(f, location=replace(loc, function=function))
-        out.append(f)
-    return out
-
-
-def _artifact_path(
-    rd: Reader,
-    art: dict[str, Any],
-    where: str,
-    normaliser: PathNormaliser,
-    base_ids: dict[str, str],
-    artifacts: list[Any],
-) -> str:
-    uri = rd.opt_str(art, "uri", where)
-    base = rd.opt_str(art, "uriBaseId", where)
-    index = rd.opt_int(art, "index", where)
-    if not uri and index is not None and 0 <= index < len(artifacts):
-        # SARIF 3.4.5: artifactLocation.index points into run.artifacts.
-        entry = artifacts[index]
-        if isinstance(entry, dict) and isinstance(entry.get("location"), dict):
-            uri = str(entry["location"].get("uri") or "")
-            base = base or str(entry["location"].get("uriBaseId") or "")
-    if not uri:
-        return ""
-    return normaliser.normalise(uri, base_ids.get(base, "") if base else "")
-
-
-def _message(rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str) -> str:
-    # The common case first: the result's own text.
-    msg = result.get("message")
-    if type(msg) is dict:
-        text = msg.get("text")
-        if type(text) is str and text:
-            return text
-    msg = rd.opt_obj(result, "message", where)
-    text = rd.opt_str(msg, "text", f"{where}.message")
-    if text:
-        return text
-    # SARIF 3.11.7: message.id + arguments through the rule's messageStrings.
-    mid = rd.opt_str(msg, "id", f"{where}.message")
-    strings = (rule or {}).get("messageStrings")
-    entry = strings.get(mid) if isinstance(strings, dict) else None
-    template = entry.get("text") if isinstance(entry, dict) else None
-    if not isinstance(template, str):
-        return ""
-    args = [str(a) for a in rd.opt_arr(msg, "arguments", f"{where}.message")]
-    return re.sub(
-        r"\{(\d+)\}", lambda m: args[int(m[1])] if int(m[1]) < len(args) else m[0], template
-    )
-
-
-def _rank(
-    rd: Reader, result: dict[str, Any], rule: dict[str, Any] | None, where: str,
-    rules: taxonomy.RuleWhere,
-) -> float | None:
-    """``rank`` of the result, else of the rule's defaultConfiguration (SARIF 3.27.28, 3.50.6).
-
-    0.0-100.0, with -1 (the default) meaning "no rank". ``rules`` names the rule's JSON path.
-    """
-    value, from_rule = result.get("rank"), False
-    if value is None and rule:
-        conf = rule.get("defaultConfiguration")
-        if isinstance(conf, dict):
-            value, from_rule = conf.get("rank"), True
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        what = f"expected a number, got {type_name(value)}"
-    elif -1.0 <= value <= 100.0:
-        return None if value == -1 else float(value)
-    else:
-        what = f"rank {value!r} outside -1.0 .. 100.0"
-    owner = f"{rules.where(rule)}.defaultConfiguration" if from_rule and rule else where
-    raise rd.fail(f"{owner}.rank", what)
-
-
-def _security_severity(props: dict[str, Any], rule_props: dict[str, Any]) -> float | None:
-    """The result's, else the rule's ``security-severity``: a CVSS score, 0.0-10.0.
-
-    A value that is no number in that range (``"high"``, ``true``, ``NaN``, ``1e400``) is
-    not a score; the next source, or the native severity, decides.
-    """
-    for source in (props, rule_props):
-        value = source.get("security-severity")
-        if value is None or isinstance(value, bool):
-            continue
-        try:
-            score = float(value)
-        except (TypeError, ValueError, OverflowError):
-            continue
-        if 0.0 <= score <= 10.0:
-            return score
-    return None
 
 
 def drop_shared_fingerprints(run: _RunResult) -> None:
@@ -821,7 +459,7 @@ def _read_health(
                     awhere = f"{lwhere}.physicalLocation.artifactLocation"
                     art = rd.opt_obj(phys, "artifactLocation", f"{lwhere}.physicalLocation")
                     # Located as a result's file is (SARIF 3.4: uri, uriBaseId, index).
-                    found = _artifact_path(rd, art, awhere, normaliser, base_ids, artifacts)
+                    found = artifact_path(rd, art, awhere, normaliser, base_ids, artifacts)
                     if found:
                         paths.append(found)
                 out.not_analysed.update(p for p in paths if p)

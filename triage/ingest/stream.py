@@ -44,6 +44,7 @@ from triage.errors import BadInputError, place
 from triage.ingest import jsonscan, sarif
 from triage.ingest.functions import FunctionLocator
 from triage.ingest.jsonscan import NotPlain
+from triage.ingest.locations import borrow_snippets, with_functions
 from triage.ingest.outline import OnePass, Outline, json_error, plain_results
 from triage.ingest.outline import outline as read_outline
 from triage.ingest.paths import PathNormaliser
@@ -52,11 +53,9 @@ from triage.ingest.sarif import (
     Progress,
     RunReader,
     ScanParts,
-    borrow_snippets,
     check_size,
     file_size,
     with_fingerprints,
-    with_functions,
 )
 from triage.model import (
     Finding,
