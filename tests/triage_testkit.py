@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select
 
 from triage.cli import cli
-from triage.store.schema import metadata
+from triage.store.schema import metadata, occurrences
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -168,3 +168,14 @@ def moved_between_files(folder: Path, source: str, target: str) -> int:
         (folder / release).mkdir(parents=True)
         (folder / release / "bandit.sarif").write_text(json.dumps(doc))
     return was
+
+
+def held_twice(db: str) -> list[tuple[Any, ...]]:
+    """(scan, issue) pairs where one scan gives one issue to several findings: none may be."""
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(occurrences.c.scan_id, occurrences.c.issue_id)
+                            .group_by(occurrences.c.scan_id, occurrences.c.issue_id)
+                            .having(func.count() > 1)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]

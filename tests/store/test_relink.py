@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 from triage_testkit import (
     PRODUCT,
     SAMPLE,
     THREAT_MODEL,
     diff_json,
     diff_statuses,
+    held_twice,
     invoke,
     location,
     moved_between_files,
@@ -29,7 +30,7 @@ from triage_testkit import (
 import triage.ingest.stream as stream_module
 import triage.store.linking as linking_module
 from triage.store.migrate import upgrade
-from triage.store.schema import decisions, occurrences
+from triage.store.schema import decisions
 
 
 @pytest.fixture(params=[linking_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
@@ -175,16 +176,6 @@ def _renamed_and_copied_back(folder: Path) -> list[Path]:
     return logs
 
 
-def _held_twice(db: str) -> list[tuple[Any, ...]]:
-    engine = create_engine(db)
-    with engine.connect() as conn:
-        rows = conn.execute(select(occurrences.c.scan_id, occurrences.c.issue_id)
-                            .group_by(occurrences.c.scan_id, occurrences.c.issue_id)
-                            .having(func.count() > 1)).all()
-    engine.dispose()
-    return [tuple(r) for r in rows]
-
-
 def test_a_finding_back_in_a_renamed_file_s_old_name_takes_no_issue_twice(
         tmp_path: Path, chunk_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The renamed file's finding keeps its issue; its copy back at the old name is new,
@@ -205,7 +196,7 @@ def test_a_finding_back_in_a_renamed_file_s_old_name_takes_no_issue_twice(
     back = json.loads(r3.read_text())["runs"][0]["results"][-1]
     assert ("new", location(back)[0], "new") in {(r[0], r[3], r[5]) for r in whole}
     for mode, db in dbs.items():
-        assert _held_twice(db) == [], mode
+        assert held_twice(db) == [], mode
         assert diff_statuses(db, "R2", "R3") == whole, mode
 
 
@@ -259,5 +250,5 @@ def test_a_return_waits_for_the_files_whose_issue_it_is(
     old = location(json.loads(logs[0].read_text())["runs"][0]["results"][0])[0]
     assert {(r[0], r[3], r[5]) for r in whole} >= {("new", old, "new")}, whole
     for mode, db in dbs.items():
-        assert _held_twice(db) == [], mode
+        assert held_twice(db) == [], mode
         assert diff_statuses(db, "R3", "R4") == whole, mode
