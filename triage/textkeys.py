@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 
 from triage.model import Finding
 
@@ -36,3 +38,28 @@ def text_key_of(snippet: str, message: str) -> str:
 def message_key(finding: Finding) -> str:
     """The masked message."""
     return mask_message(finding.message)
+
+
+Place = tuple[str, str, str, str, int, int, int, int]
+"""A finding as its content fingerprint sees it: tool, rule, path, ``text_key``; then
+line, column, run and result index, which order the findings of a file."""
+
+
+def content_fingerprints(found: Sequence[Place]) -> list[str]:
+    """Our content fingerprint of each finding: tool, rule, path, flagged text, occurrence.
+
+    The line number is never part of it; the occurrence index counts earlier findings with
+    the same (tool, rule, path, text) in file order, so two identical lines stay distinct.
+    ``found`` holds whole files.
+    """
+    # File order: path, line, column, then the log's own order; the finding's index last, so
+    # equal positions keep the order they came in.
+    order = sorted((p[2], p[4], p[5], p[6], p[7], i) for i, p in enumerate(found))
+    seen: dict[tuple[str, ...], int] = {}
+    out = [""] * len(found)
+    for *_, i in order:
+        key = found[i][:4]
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        out[i] = hashlib.sha256("\x1f".join((*key, str(occurrence))).encode()).hexdigest()[:32]
+    return out

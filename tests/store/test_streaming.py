@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
 from triage_testkit import (
     PRODUCT,
     RELEASES,
@@ -35,6 +36,7 @@ from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sar
 from triage.model import ReadAgain
 from triage.pipeline import storing
 from triage.store import open_store
+from triage.store.schema import occurrences
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
 SOME = RELEASES[2:6]  # 2.5.3 .. 3.6.9: files renamed, added and removed, 1,700-finding scans
@@ -224,6 +226,20 @@ def _direct_equals_whole(whole: str, streamed: str, monkeypatch: pytest.MonkeyPa
     for old, new in zip(releases, releases[1:], strict=False):
         assert diff_statuses(streamed, old, new) == diff_statuses(whole, old, new), (old, new)
     assert row_counts(streamed) == row_counts(whole)
+    # The content fingerprints, given by the store to a log read directly, are ingest's.
+    assert _fingerprints(streamed) == _fingerprints(whole)
+
+
+def _fingerprints(db: str) -> list[tuple[Any, ...]]:
+    """Each stored result's content fingerprint and identity keys, by its place in its log."""
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(
+            occurrences.c.sarif_sha256, occurrences.c.run_index, occurrences.c.result_index,
+            occurrences.c.fingerprint, occurrences.c.text_key, occurrences.c.message_key)).all()
+    engine.dispose()
+    assert rows and all(len(r.fingerprint) == 32 for r in rows)
+    return sorted(tuple(r) for r in rows)
 
 
 @pytest.fixture(params=["reader process", "one process"])

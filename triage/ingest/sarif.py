@@ -46,7 +46,7 @@ from triage.ingest.rule_table import (
     security_severity_of,
 )
 from triage.model import Finding, Provenance, ScanInput, Tool
-from triage.textkeys import text_key
+from triage.textkeys import content_fingerprints, text_key
 
 _BASELINE_STATES = frozenset(("new", "unchanged", "updated", "absent"))
 _KINDS = frozenset(("fail", "pass", "review", "open", "notApplicable", "informational"))
@@ -472,26 +472,10 @@ def _read_health(
 
 
 def with_fingerprints(findings: list[Finding]) -> list[Finding]:
-    """Attach our content fingerprint: tool, rule, path, flagged text, occurrence index.
-
-    The line number is never part of it; the occurrence index counts earlier findings with
-    the same (tool, rule, path, text) in file order, so two identical lines stay distinct.
-    """
-    # File order: path, line, column, then the log's own order; the finding's index last, so
-    # equal positions keep the order they came in.
-    order = sorted(
-        (loc.path, loc.start_line or 0, loc.start_column or 0, prov.run, prov.result, i)
-        for i, (loc, prov) in enumerate((f.location, f.provenance) for f in findings)
-    )
-    seen: dict[tuple[str, str, str, str], int] = {}
-    out = list(findings)
-    for position in order:
-        i = position[-1]
-        f = findings[i]
-        key = (f.tool.name, f.rule_id, f.location.path, text_key(f))
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
-        digest = hashlib.sha256("\x1f".join((*key, str(occurrence))).encode()).hexdigest()[:32]
-        if f.fingerprint != digest:
-            out[i] = changed(f, fingerprint=digest)
-    return out
+    """Attach our content fingerprint (``textkeys.content_fingerprints``); whole files."""
+    prints = content_fingerprints([
+        (f.tool.name, f.rule_id, loc.path, text_key(f), loc.start_line or 0,
+         loc.start_column or 0, f.provenance.run, f.provenance.result)
+        for f, loc in ((f, f.location) for f in findings)])
+    return [f if f.fingerprint == digest else changed(f, fingerprint=digest)
+            for f, digest in zip(findings, prints, strict=True)]

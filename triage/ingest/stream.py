@@ -146,6 +146,10 @@ def stream_direct(
     spool groups those); the chunks raise ``NotContiguous`` when a file's results come
     back after another file's, or a ``fingerprints`` value repeats.
 
+    Its findings come without our content fingerprint: the store gives each row its
+    fingerprint as it makes the rows' identity keys (``rowcodec.with_fingerprints``), off
+    the reader process (``ahead``), which has the larger share of the work.
+
     With ``one_pass``, a plain log whose run names its tool before its results is read in
     one pass, without the outline (``OnePass``). Should anything about it turn out
     otherwise once chunks were given (a member the results need after them, a second run,
@@ -247,10 +251,11 @@ def _direct(path: Path, rd: Reader, reader: RunReader, normaliser: PathNormalise
 
         def close() -> list[Finding]:
             # The file's findings are all here, and so are the lines its results showed.
+            # Their content fingerprints are the store's to give (``rowcodec``).
             mine = {k: v for k, v in lines.items() if k[0] == current}
             for k in mine:
                 del lines[k]
-            return with_fingerprints(with_functions(borrow_snippets(group, mine), locator))
+            return with_functions(borrow_snippets(group, mine), locator)
 
         for index, result in results():
             finding = reader.result(index, result)

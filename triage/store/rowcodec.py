@@ -31,7 +31,7 @@ from triage.model import (
     Tier,
     Tool,
 )
-from triage.textkeys import mask_message, text_key_of
+from triage.textkeys import content_fingerprints, mask_message, text_key_of
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,6 +84,20 @@ def with_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["text_key"] = text_key_of(r["snippet"], r["message"])
         r["message_key"] = mask_message(r["message"])
+    return rows
+
+
+def with_fingerprints(tool: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give rows made without one (whole files, after ``with_keys``) our content fingerprint.
+
+    A log read as it streams leaves the fingerprint to the store, which has the rows'
+    ``text_key`` at hand, as it leaves the keys: the reader process has the larger share.
+    """
+    prints = content_fingerprints([
+        (tool, r["rule_id"], r["path"], r["text_key"], r["start_line"] or 0,
+         r["start_column"] or 0, r["run_index"], r["result_index"]) for r in rows])
+    for r, digest in zip(rows, prints, strict=True):
+        r["fingerprint"] = digest
     return rows
 
 
