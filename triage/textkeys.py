@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -20,8 +21,13 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=8192)
 def mask_message(text: str) -> str:
-    """Mask quoted strings and numbers, which often embed line-specific values."""
+    """Mask quoted strings and numbers, which often embed line-specific values.
+
+    Remembered: a scanner repeats its messages (pymodbus 3.3.0: bandit's 824 results carry
+    4 distinct ones, ruff's 840 carry 10).
+    """
     return normalise_text(_MASK.sub("_", text))
 
 
