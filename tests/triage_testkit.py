@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select
 
 from triage.cli import cli
-from triage.store.schema import metadata, occurrences
+from triage.store.schema import metadata, occurrences, releases
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -179,3 +179,23 @@ def held_twice(db: str) -> list[tuple[Any, ...]]:
                             .having(func.count() > 1)).all()
     engine.dispose()
     return [tuple(r) for r in rows]
+
+
+def lineage(db: str) -> list[tuple[Any, ...]]:
+    """Each stored finding with its issue's first finding, by release and place in the log.
+
+    Issue ids number differently from store to store; this names an issue by where it was
+    first seen, so two stores that linked alike give the same list.
+    """
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(releases.c.name, releases.c.seq, occurrences.c.sarif_file,
+                                   occurrences.c.run_index, occurrences.c.result_index,
+                                   occurrences.c.issue_id)
+                            .join(releases, releases.c.id == occurrences.c.release_id)).all()
+    engine.dispose()
+    first: dict[int, tuple[Any, ...]] = {}
+    for r in sorted(rows, key=lambda r: (r.seq, r.sarif_file, r.run_index, r.result_index)):
+        first.setdefault(r.issue_id, (r.name, r.sarif_file, r.run_index, r.result_index))
+    return sorted(((r.name, r.sarif_file, r.run_index, r.result_index), first[r.issue_id])
+                  for r in rows)

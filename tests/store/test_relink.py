@@ -23,6 +23,7 @@ from triage_testkit import (
     diff_statuses,
     held_twice,
     invoke,
+    lineage,
     location,
     moved_between_files,
 )
@@ -252,3 +253,66 @@ def test_a_return_waits_for_the_files_whose_issue_it_is(
     for mode, db in dbs.items():
         assert held_twice(db) == [], mode
         assert diff_statuses(db, "R3", "R4") == whole, mode
+
+
+def _at_line(result: dict[str, Any], uri: str, line: int, column: int, text: str,
+             message: str) -> dict[str, Any]:
+    """A real bandit result moved to ``uri``:``line``, flagging ``text`` with ``message``."""
+    r = json.loads(json.dumps(result))
+    r["message"]["text"] = message
+    phys = r["locations"][0]["physicalLocation"]
+    phys["artifactLocation"]["uri"] = uri
+    phys["region"] = {"startLine": line, "endLine": line, "startColumn": column,
+                      "endColumn": column + len(text), "snippet": {"text": text + "\n"}}
+    phys.pop("contextRegion", None)
+    return r
+
+
+# One issue reachable through two content fingerprints: its flagged text changed at R2
+# (linked there by nearness), and in the last release the old text is back beside the new.
+_TWO_PRINTS = {
+    "same file": [
+        [("p.py", 10, 1, "X = 1", "alpha")],
+        [("p.py", 10, 1, "T = 2", "alpha")],
+        [("p.py", 5, 1, "X = 1", "gamma"), ("p.py", 20, 5, "T = 2", "beta"),
+         ("p.py", 30, 5, "T = 2", "beta")]],
+    "a file new to the scan": [
+        [("q.py", 10, 1, "X = 1", "alpha")],
+        [("p.py", 10, 1, "X = 1", "alpha")],
+        [("p.py", 80, 9, "Y = 3", "delta")],
+        [("p.py", 80, 9, "Y = 3", "delta"), ("p.py", 50, 1, "X = 1", "alpha"),
+         ("q.py", 10, 1, "X = 1", "alpha")]],
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TWO_PRINTS))
+def test_the_last_layer_links_in_log_order_over_the_whole_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """An issue two findings could take by content goes to the first in the log, whether
+    the scan is linked at once, file by file as it streams, or relinked after ``--after``:
+    the last layer waits for every other layer of every file, new files included."""
+    monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 1)
+    monkeypatch.setattr(linking_module, "CHUNK_ROWS", 1)
+    doc = json.loads((SAMPLE / "2.1.0" / "bandit.sarif").read_text())
+    template = doc["runs"][0]["results"][0]
+    logs = []
+    for n, found in enumerate(_TWO_PRINTS[case], 1):
+        doc["runs"][0]["results"] = [_at_line(template, *f) for f in found]
+        logs.append(tmp_path / f"R{n}.sarif")
+        logs[-1].write_text(json.dumps(doc))
+    dbs = {mode: f"sqlite:///{tmp_path / mode}.db" for mode in ("whole", "streamed", "placed")}
+    for mode, env in (("whole", None), ("streamed", {"TRIAGE_STREAM_BYTES": "0"})):
+        for log in logs:
+            res = invoke("ingest", str(log), "--product", PRODUCT, "--release", log.stem,
+                         db=dbs[mode], env=env)
+            assert res.exit_code == 0, res.stderr
+    for log in [*logs[:-2], logs[-1]]:
+        _ingest(dbs["placed"], log.stem, logs=[log])
+    _ingest(dbs["placed"], logs[-2].stem, "--after", logs[-3].stem, logs=[logs[-2]])
+    last = [log.stem for log in logs[-2:]]
+    whole = diff_statuses(dbs["whole"], *last)
+    assert [r[5] for r in whole if r[0] == "persisting"] == ["content"], whole
+    for mode, db in dbs.items():
+        assert held_twice(db) == [], mode
+        assert diff_statuses(db, *last) == whole, mode
+        assert lineage(db) == lineage(dbs["whole"]), mode

@@ -45,10 +45,11 @@ class ChunkLinks:
     Findings in files the previous scan had link within their chunk; the tool's own
     ``fingerprints`` values link across files and chunks (``FingerprintLinks``); every issue
     a link claimed is taken for the chunks after it, so one issue never goes to two findings
-    of a scan. Files the previous scan lacks are linked at the end (``finish``): renames
-    against the files that vanished, returns against older releases. So are the returns of
-    the other files: an older release's issue may live on in the previous scan in a file of
-    a later chunk, which has the first claim on it, as when a whole scan is linked at once.
+    of a scan. Files the previous scan lacks are linked at the end (``finish``), against the
+    files that vanished (renames). The last layer, by content fingerprint (returns), comes
+    after all of that, over every finding left, in log order: as when a whole scan is
+    linked at once, no finding takes an issue by content before every other layer of every
+    file had its chance at it.
     """
 
     def __init__(self, store: Linking, conn: Connection, pid: int, tool: str, seq: float,
@@ -63,7 +64,7 @@ class ChunkLinks:
                                       else None)
         self.claimed = set(self.by_fp.taken)
         self.seen: set[str] = set()
-        self.unlinked: set[str] = set()  # files the previous scan has, with findings left
+        self.unlinked: set[str] = set()  # files with findings for the last layer (``finish``)
 
     def chunk(self, found: list[Candidate], rows: Sequence[Any],
               place: Callable[[Any], tuple[str, int, int]],
@@ -81,9 +82,9 @@ class ChunkLinks:
         candidates = [c for c in found if c.path in self.prev_paths]
         links = self.store._links(self.conn, self.pid, self.tool, self.seq, candidates,
                                   sorted(paths & self.prev_paths), self.anchors, retained,
-                                  given, self.claimed, older=False) if candidates else given
+                                  given, self.claimed, returns=False) if candidates else given
         self.claimed.update(hit.issue for hit in links.values())
-        # Left for the returns (``finish``); a masked message alone never links by content.
+        # Left for the last layer; a masked message alone never links by content.
         self.unlinked.update(c.path for c in candidates
                              if c.key not in links and not c.text_key.startswith("msg:"))
         return links
@@ -92,22 +93,26 @@ class ChunkLinks:
         """The files of the chunks so far that the previous scan lacks, sorted."""
         return sorted(self.seen - self.prev_paths)
 
-    def finish(self, sid: int, retained: dict[str, int] | None = None) -> list[tuple[int, int]]:
-        """Link the stored findings of the files the previous scan lacks, then the returns.
+    def finish(self, sid: int, retained: dict[str, int] | None = None) -> dict[int, int]:
+        """Link the stored findings of the files the previous scan lacks, then the last layer.
 
-        Returns each (issue, issue) a finding of the other files left and took back.
+        Returns, for each finding of a file the previous scan has that the last layer
+        linked, the issue it left and the one it took.
         """
+        retained = retained or {}
+        if self.prev_scan is None and not retained:
+            return {}  # nothing before this scan to link to
         appeared = self.appeared()
-        if (self.prev_scan is not None or retained) and appeared:
+        if appeared:
             self.claimed.update(self.store._link_appeared(
                 self.conn, self.pid, self.tool, self.seq, sid, appeared,
-                sorted(self.prev_paths - self.seen), self.anchors, retained or {},
-                self.claimed))
-        if self.prev_scan is None or not self.unlinked:
-            return []
-        return self.store._link_returns(self.conn, self.pid, self.tool, self.seq, sid,
-                                        self.prev_scan, sorted(self.unlinked),
-                                        retained or {}, self.claimed)
+                sorted(self.prev_paths - self.seen), self.anchors, retained, self.claimed))
+        paths = sorted(self.unlinked.union(appeared))
+        if not paths:
+            return {}
+        return self.store._link_by_content(self.conn, self.pid, self.tool, self.seq, sid,
+                                           self.prev_scan, paths, retained, self.claimed,
+                                           self.prev_paths)
 
 
 class Linking:
@@ -140,10 +145,11 @@ class Linking:
                        appeared: list[str], vanished: list[str],
                        anchors: dict[str, list[tuple[int, int]]],
                        retained: dict[str, int], taken: set[int]) -> set[int]:
-        """Link the stored findings of files new to this scan: renames and returns.
+        """Link the stored findings of files new to this scan to the files that vanished.
 
         Those the tool's fingerprints linked already stay as they are; no link claims an
-        issue ``taken`` by the links of the scan's other files. Returns the issues claimed.
+        issue ``taken`` by the links of the scan's other files. The last layer, by content,
+        is ``_link_by_content``'s. Returns the issues claimed.
         """
         rows: list[Any] = []
         for i in range(0, len(appeared), sqlx.IN_LIST):
@@ -155,7 +161,7 @@ class Linking:
                  if r.link == "tool-fingerprint"}
         links = {k: hit for k, hit in self._links(
             conn, pid, tool, seq, [candidate(r, r.id) for r in rows], appeared + vanished,
-            anchors, retained, given, taken).items() if k not in given}
+            anchors, retained, given, taken, returns=False).items() if k not in given}
         if not links:
             return set()
         by_id = {r.id: r for r in rows}
@@ -166,61 +172,63 @@ class Linking:
         drop_orphans(conn, sorted({by_id[k].issue_id for k in links}))
         return {hit.issue for hit in links.values()}
 
-    def _link_returns(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
-                      prev_scan: int, paths: list[str], retained: dict[str, int],
-                      taken: set[int]) -> list[tuple[int, int]]:
-        """The last layer (``identity.link``) for a scan linked chunk by chunk: returns.
+    def _link_by_content(self, conn: Connection, pid: int, tool: str, seq: float, sid: int,
+                         prev_scan: int | None, paths: list[str], retained: dict[str, int],
+                         taken: set[int], kept: set[str]) -> dict[int, int]:
+        """The last layer of ``identity.link`` for a scan linked chunk by chunk: content.
 
-        A stored finding of ``paths`` that no link claimed takes back the issue an older
-        release's finding of the same content fingerprint had, unless the previous scan or
-        the replaced log (``retained``) has that fingerprint (its issue comes first, claimed
-        or not) or a link took the issue (``taken``). In id order, which is log order
-        within a file. Returns each (issue left, issue taken back).
+        Once every other layer linked every file, each stored finding of ``paths`` that no
+        link claimed takes the issue of its content fingerprint in the latest release that
+        has it (an older one: a return; the previous one; the replaced log of this one,
+        ``retained``, last), unless a link took that issue (``taken``), as ``_links`` builds
+        and ``identity.link`` applies it to a whole scan. In id order: log order for a log
+        read as it streams, its files in path order for one spooled. Returns, for each
+        finding of a file in ``kept`` (the previous scan's) so linked, the issue it left
+        and the one it took.
         """
         rows: list[Any] = []
-        known: set[str] = set(retained)
-        history: dict[str, int] = {}
-        earlier = conn.scalars(
-            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
-                   scans.c.id != prev_scan)
-            .order_by(releases.c.seq)).all()
-        if not earlier:
-            return []
         for i in range(0, len(paths), sqlx.IN_LIST):
-            part = occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST])
             rows.extend(conn.execute(
-                select(occurrences.c.id, occurrences.c.issue_id, occurrences.c.fingerprint,
-                       occurrences.c.text_key)
-                .where(occurrences.c.scan_id == sid, part, occurrences.c.link == "new")).all())
-            known.update(conn.scalars(select(occurrences.c.fingerprint).where(
-                occurrences.c.scan_id == prev_scan, part)))
-        rows = [r for r in rows if r.fingerprint not in known
-                and not r.text_key.startswith("msg:")]
+                select(occurrences.c.id, occurrences.c.issue_id, occurrences.c.path,
+                       occurrences.c.fingerprint, occurrences.c.text_key)
+                .where(occurrences.c.scan_id == sid,
+                       occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST]),
+                       occurrences.c.link == "new")).all())
+        rows = [r for r in rows if not r.text_key.startswith("msg:")]
         if not rows:
-            return []
-        wanted = {r.fingerprint for r in rows}
-        for scan_id in earlier:  # in release order: a later release's issue wins a key
-            for i in range(0, len(paths), sqlx.IN_LIST):
-                for fingerprint, issue_id in conn.execute(
-                        select(occurrences.c.fingerprint, occurrences.c.issue_id).where(
-                            occurrences.c.scan_id == scan_id,
-                            occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST]))):
-                    if fingerprint in wanted:
-                        history[fingerprint] = issue_id
-        back: list[tuple[int, int, int]] = []
+            return {}
+        before = self._older_scans(conn, pid, tool, seq, prev_scan)
+        if prev_scan is not None:
+            before.append(prev_scan)
+        # Scan by scan in release order: a later release's issue wins a fingerprint. Only
+        # these findings' fingerprints are looked for, within their files (the fingerprint
+        # holds the path): the database skips the others.
+        history = dict(_fingerprints(conn, before, _wanted(rows)))
+        history.update((r.fingerprint, retained[r.fingerprint]) for r in rows
+                       if r.fingerprint in retained)
+        hits: list[tuple[Any, int]] = []
         for r in sorted(rows, key=lambda r: r.id):
             issue = history.get(r.fingerprint)
             if issue is not None and issue not in taken:
                 taken.add(issue)
-                back.append((r.id, r.issue_id, issue))
-        if back:
-            conn.execute(
-                occurrences.update().where(occurrences.c.id == bindparam("occ"))
-                .values(issue_id=bindparam("issue"), link="content"),
-                [dict(occ=occ, issue=issue) for occ, _, issue in back])
-            drop_orphans(conn, sorted({left for _, left, _ in back}))
-        return [(left, issue) for _, left, issue in back]
+                hits.append((r, issue))
+        if not hits:
+            return {}
+        conn.execute(
+            occurrences.update().where(occurrences.c.id == bindparam("occ"))
+            .values(issue_id=bindparam("issue"), link="content"),
+            [dict(occ=r.id, issue=issue) for r, issue in hits])
+        drop_orphans(conn, sorted({r.issue_id for r, _ in hits}))
+        return {r.issue_id: issue for r, issue in hits if r.path in kept}
+
+    def _older_scans(self, conn: Connection, pid: int, tool: str, seq: float,
+                     prev_scan: int | None) -> list[int]:
+        """The tool's scans before ``seq`` but the previous one, in release order."""
+        return list(conn.scalars(
+            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
+            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
+                   scans.c.id != (prev_scan if prev_scan is not None else -1))
+            .order_by(releases.c.seq)))
 
     def _links(
         self, conn: Connection, pid: int, tool: str, seq: float, new: list[Candidate],
@@ -229,7 +237,7 @@ class Linking:
         retained: dict[str, int] | None = None,
         given: dict[int, Link] | None = None,
         taken: set[int] | None = None,
-        older: bool = True,
+        returns: bool = True,
     ) -> dict[int, Link]:
         """Link candidates of a release at ``seq`` to the tool's issues before it.
 
@@ -240,8 +248,8 @@ class Linking:
         a finding found again takes its issue back. ``given`` are the links the tool's
         fingerprints made across a chunked scan's files (``FingerprintLinks``), ``taken``
         every issue that links of the scan's other files claimed: no link here claims one.
-        Without ``older``, the older releases take no part: a chunk's returns are linked
-        once every chunk is (``ChunkLinks.finish``).
+        Without ``returns``, the last layer (by content fingerprint) is left out: a scan
+        linked in chunks takes it once every chunk is linked (``ChunkLinks.finish``).
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
@@ -258,24 +266,16 @@ class Linking:
                     .order_by(occurrences.c.path, occurrences.c.id)).all():
                 if wanted is None or r[3] in wanted:
                     previous.append(candidate(r, r[1]))
-        # The tool's older scans in release order (a later release's issue wins a key),
-        # then the previous scan's findings, already read above.
-        earlier = conn.scalars(
-            select(scans.c.id).join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq < seq, scans.c.tool == tool,
-                   scans.c.id != (prev_scan if prev_scan is not None else -1))
-            .order_by(releases.c.seq)).all() if older else []
         history: dict[str, int] = {}
-        for scan_id in earlier:
-            # One scan at a time, so a chunk's files are found through the (scan, path)
-            # index instead of reading every earlier occurrence for every chunk.
-            for fingerprint, issue_id, path in conn.execute(
-                    select(occurrences.c.fingerprint, occurrences.c.issue_id, occurrences.c.path)
-                    .where(occurrences.c.scan_id == scan_id, in_sql)).all():
-                if wanted is None or path in wanted:
-                    history[fingerprint] = issue_id
-        history.update((p.fingerprint, p.key) for p in previous)
-        history.update(retained or {})
+        if returns:
+            # The tool's older scans in release order (a later release's issue wins a key),
+            # then the previous scan's findings, already read above, then the replaced log.
+            history.update(_fingerprints(
+                conn, self._older_scans(conn, pid, tool, seq, prev_scan),
+                [true()] if wanted is None else [
+                    occurrences.c.path.in_(part) for part in _parts(sorted(wanted))]))
+            history.update((p.fingerprint, p.key) for p in previous)
+            history.update(retained or {})
         if taken:
             # Only the issues these candidates could join matter; ``taken`` may hold a
             # whole scan's.
@@ -410,8 +410,13 @@ class Linking:
                         moved.setdefault(rows[i].issue_id, issue_id)
                 else:
                     appeared[rows[i].id] = rows[i].issue_id
-        for left, issue_id in links_of.finish(sid):
-            moved.setdefault(left, issue_id)
+        took = links_of.finish(sid)
+        if took:  # an issue a finding had left earlier above may have been left again
+            for left, issue_id in moved.items():
+                if issue_id in took:
+                    moved[left] = took[issue_id]
+            for left, issue_id in took.items():
+                moved.setdefault(left, issue_id)
         if not appeared:
             return
         names = links_of.appeared()
@@ -536,6 +541,51 @@ def drop_orphans(conn: Connection, ids: list[int]) -> None:
     for i in range(0, len(ids), sqlx.IN_LIST):
         conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + sqlx.IN_LIST]),
                                           ~_used(issues.c.id), ~decided))
+
+
+def _fingerprints(conn: Connection, scan_ids: Sequence[int],
+                  where: Sequence[Any]) -> Iterator[tuple[str, int]]:
+    """(content fingerprint, issue) of the scans' findings that meet one of ``where``.
+
+    Scan by scan in the order given, so that files are found through the (scan, path)
+    index instead of reading every earlier occurrence for every chunk.
+    """
+    for scan_id in scan_ids:
+        for condition in where:
+            yield from ((r.fingerprint, r.issue_id) for r in conn.execute(
+                select(occurrences.c.fingerprint, occurrences.c.issue_id)
+                .where(occurrences.c.scan_id == scan_id, condition)))
+
+
+def _parts(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``values`` in parts of at most ``IN_LIST``."""
+    for i in range(0, len(values), sqlx.IN_LIST):
+        yield values[i:i + sqlx.IN_LIST]
+
+
+def _wanted(rows: Sequence[Any]) -> list[Any]:
+    """SQL conditions: a finding in one of the rows' files with one of their fingerprints.
+
+    Each with at most ``IN_LIST`` values in all, files and fingerprints together.
+    """
+    by_path: dict[str, list[str]] = {}
+    for r in rows:
+        by_path.setdefault(r.path, []).append(r.fingerprint)
+    out: list[Any] = []
+    paths: list[str] = []
+    prints: list[str] = []
+    for path in sorted(by_path):
+        for part in _parts(by_path[path]):
+            if paths and len(paths) + len(prints) + 1 + len(part) > sqlx.IN_LIST:
+                out.append(and_(occurrences.c.path.in_(paths),
+                                occurrences.c.fingerprint.in_(prints)))
+                paths, prints = [], []
+            if not paths or paths[-1] != path:
+                paths.append(path)
+            prints.extend(part)
+    if paths:
+        out.append(and_(occurrences.c.path.in_(paths), occurrences.c.fingerprint.in_(prints)))
+    return out
 
 
 def _used(issue_id: Any) -> Any:

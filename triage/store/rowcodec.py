@@ -91,7 +91,8 @@ def with_fingerprints(tool: str, rows: list[dict[str, Any]]) -> list[dict[str, A
     """Give rows made without one (whole files, after ``with_keys``) our content fingerprint.
 
     A log read as it streams leaves the fingerprint to the store, which has the rows'
-    ``text_key`` at hand, as it leaves the keys: the reader process has the larger share.
+    ``text_key`` at hand, as it leaves the keys: each flagged text is normalised once, and
+    a reader process's share of the work comes out about even with the store's.
     """
     prints = content_fingerprints([
         (tool, r["rule_id"], r["path"], r["text_key"], r["start_line"] or 0,

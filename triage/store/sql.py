@@ -430,7 +430,7 @@ class SqlStore(Linking, TrendQueries):
         for chunk in chunks:
             prepared = chunk if isinstance(chunk, RowChunk) else self.rows(chunk)
             rows = rowcodec.with_keys(prepared.rows)
-            if rows and not rows[0]["fingerprint"]:  # read as it streams (``stream_direct``)
+            if any(not r["fingerprint"] for r in rows):  # read as it streams (stream_direct)
                 rowcodec.with_fingerprints(tool, rows)
             links = links_of.chunk(
                 [new_candidate(v, i, ids)
