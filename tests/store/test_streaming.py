@@ -36,7 +36,7 @@ from triage.ingest.stream import NotContiguous, Spool, stream_direct, stream_sar
 from triage.model import ReadAgain
 from triage.pipeline import storing
 from triage.store import open_store
-from triage.store.schema import occurrences
+from triage.store.schema import occurrences, scans
 
 STREAM = {"TRIAGE_STREAM_BYTES": "0"}
 SOME = RELEASES[2:6]  # 2.5.3 .. 3.6.9: files renamed, added and removed, 1,700-finding scans
@@ -132,15 +132,23 @@ def test_streamed_reingest_is_a_no_op(tmp_path: Path) -> None:
 
 
 def test_ingest_counts_come_from_sql_and_match_the_comparison(corpus_db: str) -> None:
-    """The counts an ingest prints (SQL) equal the statuses ``status`` lists (per finding)."""
+    """The counts an ingest prints (SQL) equal the statuses ``status`` lists (per finding):
+    from what changed at each scan, and looked up finding by finding as for a scan stored
+    before ingest kept its changes (revision 0008)."""
     store = open_store(corpus_db)
     try:
         for rel in store.releases("pymodbus"):
+            listed = Counter(r.status.value for r in store.status(rel))
             with store._tx() as conn:  # noqa: SLF001 - the aggregate behind IngestResult
                 pid = store._product_id(conn, "pymodbus")  # noqa: SLF001
                 counts = store._status_counts(conn, pid, rel)  # noqa: SLF001
-            listed = Counter(r.status.value for r in store.status(rel))
-            assert +counts == +listed, rel.name
+                # Without the changes: a scan compared with no predecessor (as before 0008).
+                conn.execute(scans.update().where(scans.c.release_id == rel.key)
+                             .values(compared_with=None))
+                looked_up = store._status_counts(conn, pid, rel)  # noqa: SLF001
+                conn.rollback()
+            assert counts == +listed, rel.name
+            assert looked_up == +listed, rel.name
     finally:
         store.close()
 

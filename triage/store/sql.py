@@ -665,6 +665,10 @@ class SqlStore(Linking, TrendQueries):
             if prev is None:
                 counts[Status.NEW.value] += s.finding_count
                 continue
+            if s.compared_with == prev.id:
+                counts.update(self._counts_of_changes(conn, pid, s, prev))
+                continue
+            # Stored before revision 0008 (no changes kept): every finding looked up.
             other = occurrences.alias("other")
             in_prev = select(other.c.id).where(other.c.release_id == prev.release_id,
                                                other.c.issue_id == cur.c.issue_id).exists()
@@ -685,6 +689,37 @@ class SqlStore(Linking, TrendQueries):
                 blind = not s.successful or path in not_analysed
                 counts[(Status.NOT_ANALYSED if blind else Status.FIXED).value] += n
         return counts
+
+    @staticmethod
+    def _counts_of_changes(conn: Connection, pid: int, s: Any, prev: Any) -> Counter[str]:
+        """``_status_counts`` of scan ``s`` from what changed at it against ``prev``.
+
+        The issues that appeared (kept in ``scan_change`` by ingest: an issue whose version
+        changed both went and appeared) are new or, seen in a release before ``prev``,
+        reintroduced; the rest of the scan persists; the issues that went are fixed, or not
+        analysed where the run failed or missed their file. A few rows, not the whole scan.
+        """
+        sc = scan_changes
+        signed = {sgn: set(conn.scalars(select(sc.c.issue_id).where(
+            sc.c.scan_id == s.id, sc.c.sgn == sgn))) for sgn in (1, -1)}
+        came, went = sorted(signed[1] - signed[-1]), sorted(signed[-1] - signed[1])
+        back = 0
+        paths: list[str] = []
+        for i in range(0, max(len(came), len(went)), sqlx.IN_LIST):
+            back += len(set(conn.scalars(
+                select(occurrences.c.issue_id)
+                .join(releases, releases.c.id == occurrences.c.release_id)
+                .where(occurrences.c.issue_id.in_(came[i:i + sqlx.IN_LIST]),
+                       releases.c.product_id == pid, releases.c.seq < prev.seq))))
+            paths.extend(conn.scalars(select(occurrences.c.path).where(
+                occurrences.c.scan_id == prev.id,
+                occurrences.c.issue_id.in_(went[i:i + sqlx.IN_LIST]))))
+        blind = set(json.loads(s.not_analysed))
+        missed = sum(1 for p in paths if not s.successful or p in blind)
+        return +Counter({Status.NEW.value: len(came) - back, Status.REINTRODUCED.value: back,
+                        Status.PERSISTING.value: s.finding_count - len(came),
+                        Status.NOT_ANALYSED.value: missed,
+                        Status.FIXED.value: len(paths) - missed})
 
     def _compare(self, conn: Connection, pid: int, cur: Any, prev: Any) -> list[IssueRow]:
         cur_occ = {r.issue_id: r for r in conn.execute(
