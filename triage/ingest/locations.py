@@ -114,9 +114,10 @@ def primary_location(
         if context:
             cwhere = f"{pwhere}.contextRegion"
             c_start = rd.opt_int(context, "startLine", cwhere)
-            remember_lines(lines, path, c_start, rd.opt_int(context, "endLine", cwhere) or c_start,
-                      rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
-                                 f"{cwhere}.snippet"))
+            remember_lines(lines, path, c_start,
+                           rd.opt_int(context, "endLine", cwhere) or c_start,
+                           rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
+                                      f"{cwhere}.snippet"))
     if not text and start is not None:
         text = normaliser.read_lines(path, start, end or start)
     column = region.get("startColumn")

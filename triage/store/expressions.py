@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, insert, not_, or_, select, true
@@ -19,6 +20,12 @@ from triage.store.schema import decisions, occurrences, releases
 
 IN_LIST = 2000
 """Most values one SQL ``IN`` list carries (SQLite allows 32766 parameters)."""
+
+
+def in_parts(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``values`` in parts of at most ``IN_LIST``, one ``IN`` list each."""
+    for i in range(0, len(values), IN_LIST):
+        yield values[i:i + IN_LIST]
 
 
 def bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

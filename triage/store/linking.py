@@ -187,12 +187,11 @@ class Linking:
         and the one it took.
         """
         rows: list[Any] = []
-        for i in range(0, len(paths), sqlx.IN_LIST):
+        for part in sqlx.in_parts(paths):
             rows.extend(conn.execute(
                 select(occurrences.c.id, occurrences.c.issue_id, occurrences.c.path,
                        occurrences.c.fingerprint, occurrences.c.text_key)
-                .where(occurrences.c.scan_id == sid,
-                       occurrences.c.path.in_(paths[i:i + sqlx.IN_LIST]),
+                .where(occurrences.c.scan_id == sid, occurrences.c.path.in_(part),
                        occurrences.c.link == "new")).all())
         rows = [r for r in rows if not r.text_key.startswith("msg:")]
         if not rows:
@@ -273,7 +272,7 @@ class Linking:
             history.update(_fingerprints(
                 conn, self._older_scans(conn, pid, tool, seq, prev_scan),
                 [true()] if wanted is None else [
-                    occurrences.c.path.in_(part) for part in _parts(sorted(wanted))]))
+                    occurrences.c.path.in_(part) for part in sqlx.in_parts(sorted(wanted))]))
             history.update((p.fingerprint, p.key) for p in previous)
             history.update(retained or {})
         if taken:
@@ -557,12 +556,6 @@ def _fingerprints(conn: Connection, scan_ids: Sequence[int],
                 .where(occurrences.c.scan_id == scan_id, condition)))
 
 
-def _parts(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    """``values`` in parts of at most ``IN_LIST``."""
-    for i in range(0, len(values), sqlx.IN_LIST):
-        yield values[i:i + sqlx.IN_LIST]
-
-
 def _wanted(rows: Sequence[Any]) -> list[Any]:
     """SQL conditions: a finding in one of the rows' files with one of their fingerprints.
 
@@ -575,7 +568,7 @@ def _wanted(rows: Sequence[Any]) -> list[Any]:
     paths: list[str] = []
     prints: list[str] = []
     for path in sorted(by_path):
-        for part in _parts(by_path[path]):
+        for part in sqlx.in_parts(by_path[path]):
             if paths and len(paths) + len(prints) + 1 + len(part) > sqlx.IN_LIST:
                 out.append(and_(occurrences.c.path.in_(paths),
                                 occurrences.c.fingerprint.in_(prints)))

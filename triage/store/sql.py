@@ -703,17 +703,14 @@ class SqlStore(Linking, TrendQueries):
         signed = {sgn: set(conn.scalars(select(sc.c.issue_id).where(
             sc.c.scan_id == s.id, sc.c.sgn == sgn))) for sgn in (1, -1)}
         came, went = sorted(signed[1] - signed[-1]), sorted(signed[-1] - signed[1])
-        back = 0
-        paths: list[str] = []
-        for i in range(0, max(len(came), len(went)), sqlx.IN_LIST):
-            back += len(set(conn.scalars(
-                select(occurrences.c.issue_id)
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .where(occurrences.c.issue_id.in_(came[i:i + sqlx.IN_LIST]),
-                       releases.c.product_id == pid, releases.c.seq < prev.seq))))
-            paths.extend(conn.scalars(select(occurrences.c.path).where(
-                occurrences.c.scan_id == prev.id,
-                occurrences.c.issue_id.in_(went[i:i + sqlx.IN_LIST]))))
+        back = sum(len(set(conn.scalars(
+            select(occurrences.c.issue_id)
+            .join(releases, releases.c.id == occurrences.c.release_id)
+            .where(occurrences.c.issue_id.in_(part), releases.c.product_id == pid,
+                   releases.c.seq < prev.seq)))) for part in sqlx.in_parts(came))
+        paths = [path for part in sqlx.in_parts(went) for path in conn.scalars(
+            select(occurrences.c.path).where(occurrences.c.scan_id == prev.id,
+                                             occurrences.c.issue_id.in_(part)))]
         blind = set(json.loads(s.not_analysed))
         missed = sum(1 for p in paths if not s.successful or p in blind)
         return +Counter({Status.NEW.value: len(came) - back, Status.REINTRODUCED.value: back,
