@@ -252,27 +252,23 @@ class Linking:
         """
         prev_scan = self._previous_scan(conn, pid, tool, seq)
         wanted = None if paths is None else set(paths)
-        # A short list of files filters in SQL (the (scan, path) index serves it).
-        in_sql = occurrences.c.path.in_(sorted(wanted)) if wanted is not None and len(
-            wanted) <= sqlx.IN_LIST else true()
+        # The files' findings through the (scan, path) index, an IN list at a time.
+        where = [true()] if wanted is None else [
+            occurrences.c.path.in_(part) for part in sqlx.in_parts(sorted(wanted))]
         previous = []
         if prev_scan is not None:
             # In (path, id) order, which the (scan, path) index gives: ties between
             # candidates break alike on every database, and as ``_identity_fingerprints``
             # breaks them.
-            for r in conn.execute(select(*CANDIDATE_COLUMNS).where(
-                    occurrences.c.scan_id == prev_scan, in_sql)
-                    .order_by(occurrences.c.path, occurrences.c.id)).all():
-                if wanted is None or r[3] in wanted:
-                    previous.append(candidate(r, r[1]))
+            previous = [candidate(r, r[1]) for condition in where for r in conn.execute(
+                select(*CANDIDATE_COLUMNS).where(occurrences.c.scan_id == prev_scan, condition)
+                .order_by(occurrences.c.path, occurrences.c.id))]
         history: dict[str, int] = {}
         if returns:
             # The tool's older scans in release order (a later release's issue wins a key),
             # then the previous scan's findings, already read above, then the replaced log.
             history.update(_fingerprints(
-                conn, self._older_scans(conn, pid, tool, seq, prev_scan),
-                [true()] if wanted is None else [
-                    occurrences.c.path.in_(part) for part in sqlx.in_parts(sorted(wanted))]))
+                conn, self._older_scans(conn, pid, tool, seq, prev_scan), where))
             history.update((p.fingerprint, p.key) for p in previous)
             history.update(retained or {})
         if taken:
