@@ -1,8 +1,27 @@
 """triage: risk-based triage of static-analysis findings after IEC 62443-4-1."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("iec62443-triage")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+source"
+import functools
+from typing import Any
+
+
+@functools.cache
+def package_version() -> str:
+    """The package's version, from its installed metadata, read when first asked.
+
+    Not at import: ``importlib.metadata`` costs about a tenth of the start-up of every
+    command, and only ``--version`` and the reports ask.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iec62443-triage")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+source"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        return package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ import click
 
 # The store (SQLAlchemy) and the IEC plan are imported where used, and the report formats
 # load on first render: `triage --help` and `triage ingest` start without what they don't run.
-from triage import __version__, pipeline
+from triage import package_version, pipeline
 from triage.errors import BadInputError, TriageError, place
 from triage.files import write_atomic
 from triage.model import Action, Decision
@@ -104,6 +104,13 @@ def _scope(scope: str | None, changed_files: str | None, git_range: str | None =
         return None
     return pipeline.load_scope(scope or "all", Path(changed_files) if changed_files else None,
                                git_range=git_range)
+
+
+def _show_version(ctx: click.Context, value: bool) -> None:
+    """``--version``: the installed metadata is read only when asked (start-up stays short)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"triage, version {package_version()}")
+        ctx.exit()
 
 
 def _say(obj: dict[str, Any], text: str) -> None:
@@ -212,7 +219,9 @@ def _scope_options(command: Any) -> Any:
 @click.option("-q", "--quiet", is_flag=True, help="No summaries on stderr.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.version_option(__version__, prog_name="triage")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _param, value: _show_version(ctx, value),
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, rules_dir: str | None, quiet: bool, verbose: int,
         debug: bool) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 # The `threatmodel` package loads each part on first use (networkx only with a model).
 import threatmodel
-from triage import __version__
+from triage import package_version
 from triage.errors import BadInputError
 from triage.model import SecurityLevel
 from triage.pipeline.context import Clock, Context, utc_now
@@ -73,4 +73,4 @@ def iec_plan(answers_path: Path, rules: Rules, store: SqlStore | None = None,
         last_reviewed=reviewed, scope_justification=justification, high_risk=tuple(high),
         releases=tuple(releases),
     )
-    return iec.build_plan(table, answers, context, policies, clock(), __version__)
+    return iec.build_plan(table, answers, context, policies, clock(), package_version())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage import __version__
+from triage import package_version
 from triage.errors import BadInputError
 from triage.model import (
     NO_MODEL,
@@ -72,7 +72,7 @@ def release_report(
         policy=policy.wording,
         sl_definition=definitions.get(level, ""),
         generated_at=ctx.clock().isoformat(),
-        tool_version=__version__,
+        tool_version=package_version(),
         findings=tuple(triaged),
         fixed=tuple(gone),
         scans=tuple(ctx.store.scans(rel)),
@@ -159,7 +159,7 @@ def trend(ctx: Context, product: str, sl: int | None = None,
                                 must_fix_by_sl_in(ctx, rel, "severity", level, triaged, scope))
     points = _backlog_and_fixes(ctx, counts, phased, threat_model, minimum, today)
     return TrendReport(product=product, sl=level, generated_at=ctx.clock().isoformat(),
-                       tool_version=__version__, points=tuple(points), fixes=tuple(fixes))
+                       tool_version=package_version(), points=tuple(points), fixes=tuple(fixes))
 
 
 
