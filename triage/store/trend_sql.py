@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from triage.model import FixTime, Release, SecurityLevel, Severity, Tier
 from triage.store import expressions as sqlx
+from triage.store.part import StorePart
 from triage.store.schema import (
     decisions,
     issues,
@@ -90,15 +90,8 @@ class _ScanSums:
     must_out: int = 0
 
 
-class TrendQueries:
+class TrendQueries(StorePart):
     """The trend's part of ``SqlStore``."""
-
-    if TYPE_CHECKING:
-        clock: Any
-
-        def _tx(self, write: bool = False) -> AbstractContextManager[Connection]: ...
-
-        def _product_id(self, conn: Connection, name: str, create: bool = False) -> int: ...
 
     def trend_counts(
         self, product: str, minimum: Severity, thresholds: dict[SecurityLevel, Severity],
