@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -62,7 +63,10 @@ class TriageGroup(click.Group):
             raise
         except KeyboardInterrupt:
             # Interrupted by the user: 128 + SIGINT, never 1 (that means the gate failed).
-            click.echo("interrupted", err=True)
+            # A write that committed before the interrupt stays: say so.
+            store = ctx.obj["ctx"].store if ctx.obj and "ctx" in ctx.obj else None
+            click.echo("interrupted after the command's changes were stored"
+                       if store is not None and store.committed else "interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader of stdout went away (`triage gate | head`): not a bug, and not exit
@@ -106,7 +110,7 @@ def _scope(scope: str | None, changed_files: str | None, git_range: str | None =
                                git_range=git_range)
 
 
-def _show_version(ctx: click.Context, value: bool) -> None:
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     """``--version``: the installed metadata is read only when asked (start-up stays short)."""
     if value and not ctx.resilient_parsing:
         click.echo(f"triage, version {package_version()}")
@@ -220,7 +224,7 @@ def _scope_options(command: Any) -> Any:
 @click.option("-v", "--verbose", count=True, help="More detail on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=lambda ctx, _param, value: _show_version(ctx, value),
+              callback=_show_version,
               help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, rules_dir: str | None, quiet: bool, verbose: int,
@@ -229,6 +233,8 @@ def cli(ctx: click.Context, db: str | None, rules_dir: str | None, quiet: bool, 
     ctx.ensure_object(dict)
     ctx.obj.update(db=db, rules=rules_dir, quiet=quiet, verbose=verbose, debug=debug)
     ctx.call_on_close(lambda: ctx.obj["ctx"].store.close() if "ctx" in ctx.obj else None)
+    if _AS_COMMAND[0]:
+        ctx.call_on_close(_closing)  # closing runs last-in first: before the store closes
 
 
 def _summary_line(product: str, release: str, sl: Any, must: dict, counts: dict) -> str:
@@ -775,5 +781,29 @@ def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the CLI as a command (``triage.__main__`` loads it and calls this).
+
+    Once a command is done, Ctrl-C no longer interrupts: what it stored is committed, and an
+    interrupt would only break the closing of connections (click would say "Aborted!" and
+    exit 1). A Ctrl-C that lands in a finaliser, which Python can only report and drop, is
+    raised again in the command's own code, which answers it (exit 130).
+    """
+    sys.unraisablehook = _unraisable
+    _AS_COMMAND[0] = True
     cli(prog_name="triage")
+
+
+_AS_COMMAND = [False]
+"""Whether the CLI runs as the command (``main``) rather than in a test's process."""
+
+
+def _unraisable(unraisable: Any) -> None:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _closing() -> None:
+    """The command is done: from here on a Ctrl-C is ignored (see ``main``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

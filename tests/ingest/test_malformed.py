@@ -535,17 +535,21 @@ def test_integers_beyond_64_bits_read_on_both_paths(tmp_path: Path) -> None:
     doc = _real("3.16.1", "bandit")
     doc["runs"][0]["results"][3]["properties"]["huge"] = 2**70
     doc["runs"][0]["properties"] = {"count": -(2**70)}
-    log = _write(tmp_path, "bandit.sarif", doc)
+    whole, got = _read_both_ways(_write(tmp_path, "bandit.sarif", doc))
+    assert len(got) == len(whole) == len(doc["runs"][0]["results"])
+    assert sorted(got, key=repr) == sorted(whole, key=repr)
+
+
+def _read_both_ways(log: Path) -> tuple[list[Any], list[Any]]:
+    """The log's findings read whole, and streamed through the spool."""
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     (whole,) = read_sarif([log], PathNormaliser(), now=now)
     spool = Spool()
     try:
         (streamed,) = stream_sarif([log], PathNormaliser(), now, spool)
-        got = [f for chunk in streamed.chunks() for f in chunk]
+        return whole.findings, [f for chunk in streamed.chunks() for f in chunk]
     finally:
         spool.close()
-    assert len(got) == len(whole.findings) == len(doc["runs"][0]["results"])
-    assert sorted(got, key=repr) == sorted(whole.findings, key=repr)
 
 
 def test_a_bad_escape_in_a_log_with_huge_integers_is_bad_input(tmp_path: Path) -> None:
@@ -601,3 +605,43 @@ def test_a_bad_rule_rank_names_the_rules_json_path(tmp_path: Path) -> None:
     assert str(_error(_write(tmp_path, "bandit.sarif", doc))) == (
         "bandit.sarif: runs[0].tool.driver.rules[0].defaultConfiguration.rank: "
         "expected a number, got a string")
+
+
+def test_a_lone_surrogate_in_a_text_reads_as_a_replacement_character(tmp_path: Path) -> None:
+    r"""JSON can escape half of a UTF-16 pair (``\ud800``), which is no Unicode text and
+    which the store could not write: each path reads it as U+FFFD; a pair stays a pair."""
+    doc = _real("3.16.1", "bandit")
+    doc["runs"][0]["results"][3]["message"]["text"] = "weak hash LONE"
+    doc["runs"][0]["results"][2]["message"]["text"] = "a pair: PAIR"
+    text = json.dumps(doc).replace("LONE", "\\ud800").replace("PAIR", "\\ud83d\\ude00")
+    for findings in _read_both_ways(_write(tmp_path, "bandit.sarif", text.encode())):
+        messages = {f.provenance.result: f.message for f in findings}
+        assert messages[3] == "weak hash \ufffd"
+        assert messages[2] == "a pair: \U0001f600"
+
+
+def test_an_integer_too_long_to_convert_is_bad_input(tmp_path: Path) -> None:
+    """Python converts integers of at most 4,300 digits; a longer one is a bad log."""
+    doc = _real("3.16.1", "bandit")
+    doc["runs"][0]["results"][3]["locations"][0]["physicalLocation"]["region"]["startLine"] = 7
+    text = json.dumps(doc).replace('"startLine": 7', '"startLine": 1' + "0" * 5000, 1)
+    err = _error(_write(tmp_path, "bandit.sarif", text.encode()))
+    assert str(err).startswith("bandit.sarif: $: not valid JSON: Exceeds the limit"), str(err)
+
+
+@pytest.mark.parametrize(
+    ("encode", "what"),
+    [
+        (lambda t: b"\xef\xbb\xbf" + t.encode(), "starts with a byte order mark; a SARIF log "
+                                                 "is UTF-8 JSON without one"),
+        (lambda t: t.encode("utf-16"), "UTF-16 or UTF-32 text; a SARIF log is UTF-8 JSON"),
+        (lambda t: t.encode("utf-16-le"), "UTF-16 or UTF-32 text; a SARIF log is UTF-8 JSON"),
+        (lambda t: t.encode("utf-32"), "UTF-16 or UTF-32 text; a SARIF log is UTF-8 JSON"),
+    ],
+    ids=["utf-8 bom", "utf-16", "utf-16le without bom", "utf-32"],
+)
+def test_a_log_that_is_not_plain_utf8_is_refused_by_name_on_both_paths(
+        tmp_path: Path, encode: Any, what: str) -> None:
+    """SARIF 3.1: UTF-8. Both paths refuse alike, before any parser reads the log."""
+    log = _write(tmp_path, "bandit.sarif", encode(json.dumps(_real("3.16.1", "bandit"))))
+    assert str(_error(log)) == f"bandit.sarif: byte 0: {what}"

@@ -29,14 +29,14 @@ from triage_testkit import (
 )
 
 import triage.ingest.stream as stream_module
-import triage.store.linking as linking_module
+import triage.store.relinking as relinking_module
 from triage.store.migrate import upgrade
 from triage.store.schema import decisions
 
 
-@pytest.fixture(params=[linking_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
+@pytest.fixture(params=[relinking_module.CHUNK_ROWS, 40], ids=["one chunk", "chunks of 40"])
 def chunk_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(linking_module, "CHUNK_ROWS", request.param)
+    monkeypatch.setattr(relinking_module, "CHUNK_ROWS", request.param)
     return int(request.param)
 
 
@@ -70,7 +70,7 @@ def test_a_release_placed_between_leaves_the_later_ones_as_in_order(
 def test_a_release_placed_between_on_postgres(
         tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The chunks are ranges of paths in the database's own order (its collation)."""
-    monkeypatch.setattr(linking_module, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(relinking_module, "CHUNK_ROWS", 40)
     _placed_equals_in_order(f"sqlite:///{tmp_path / 'in-order.db'}", pg_url)
 
 
@@ -236,7 +236,7 @@ def test_a_return_waits_for_the_files_whose_issue_it_is(
     whole scan is linked at once: an older release's issue is taken back only after every
     file of the scan had its chance at it."""
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", chunk)
-    monkeypatch.setattr(linking_module, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(relinking_module, "CHUNK_ROWS", chunk)
     logs = _renamed_then_back_beside_it(tmp_path / "logs")
     dbs = {mode: f"sqlite:///{tmp_path / mode}.db" for mode in ("whole", "streamed", "placed")}
     for mode, env in (("whole", None), ("streamed", {"TRIAGE_STREAM_BYTES": "0"})):
@@ -292,7 +292,7 @@ def test_the_last_layer_links_in_log_order_over_the_whole_scan(
     the scan is linked at once, file by file as it streams, or relinked after ``--after``:
     the last layer waits for every other layer of every file, new files included."""
     monkeypatch.setattr(stream_module, "CHUNK_FINDINGS", 1)
-    monkeypatch.setattr(linking_module, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(relinking_module, "CHUNK_ROWS", 1)
     doc = json.loads((SAMPLE / "2.1.0" / "bandit.sarif").read_text())
     template = doc["runs"][0]["results"][0]
     logs = []

@@ -24,6 +24,7 @@ from triage_testkit import (
     diff_statuses,
     invoke,
     moved_between_files,
+    report_json,
     row_counts,
 )
 
@@ -324,21 +325,30 @@ def test_the_same_log_again_reports_its_stored_health(
 
 
 @pytest.mark.parametrize("env", [None, STREAM], ids=["whole", "streamed"])
-def test_a_fingerprint_with_a_lone_surrogate_is_stored_and_read_back(
-        tmp_path: Path, env: dict[str, str] | None) -> None:
-    """JSON allows ``\\ud800`` alone in a string; the store keeps it and reads it back."""
+@pytest.mark.parametrize("where", ["fingerprint", "message"])
+def test_a_lone_surrogate_is_stored_and_the_finding_persists(
+        tmp_path: Path, env: dict[str, str] | None, where: str) -> None:
+    """JSON allows ``\\ud800`` alone in a string. A ``fingerprints`` value keeps it (the
+    store writes it as JSON) and links through it; a text column is UTF-8, which has no
+    surrogates: the message keeps U+FFFD in its place, the same in every release."""
     doc = json.loads((REPO / "sample_sarif" / "pymodbus" / "3.9.2" / "bandit.sarif").read_text())
-    doc["runs"][0]["results"][0]["fingerprints"] = {"stable/v1": "SURROGATE"}
+    if where == "fingerprint":
+        doc["runs"][0]["results"][0]["fingerprints"] = {"stable/v1": "SURROGATE"}
+    else:
+        doc["runs"][0]["results"][0]["message"]["text"] = "odd SURROGATE text"
     text = json.dumps(doc).replace("SURROGATE", "\\ud800")
     db = f"sqlite:///{tmp_path / 't.db'}"
-    for release in ("1", "2"):  # the second links through the stored fingerprint
+    for release in ("1", "2"):  # the second links through what the first stored
         log = tmp_path / release / "bandit.sarif"
         log.parent.mkdir()
         log.write_text(text)
         _one_log_at_a_time(db, [log], env)
     rows = diff_json(db, "1", "2")["issues"]
     assert {r["status"] for r in rows} == {"persisting"}
-    assert "tool-fingerprint" in {r["link"] for r in rows}
+    if where == "fingerprint":
+        assert "tool-fingerprint" in {r["link"] for r in rows}
+    else:
+        assert "odd \ufffd text" in {f["message"] for f in report_json(db, "2")["findings"]}
 
 
 @pytest.mark.parametrize(("source", "target", "expected"), [
@@ -500,7 +510,9 @@ def test_one_pass_waits_for_every_run_member_the_reader_reads() -> None:
     for log in _ONE_RUN:
         run = {k: v for k, v in json.loads(log.read_text())["runs"][0].items()
                if k != "results"}
-        RunReader(Reader(log.name), Watched(run), 0, PathNormaliser(None, ()), NOW).finish()
+        # As the streaming paths make it: they say whether the run has results.
+        RunReader(Reader(log.name), Watched(run), 0, PathNormaliser(None, ()), NOW,
+                  results_given=True).finish()
     assert looked <= RUN_MEMBERS, looked - RUN_MEMBERS
     assert {"tool", "invocations", "artifacts", "originalUriBaseIds"} <= looked
 

@@ -18,6 +18,7 @@ from triage_testkit import (
     PAIRS,
     PRODUCT,
     SAMPLE,
+    THREAT_MODEL,
     TOOLS,
     diff_json,
     ingest,
@@ -285,6 +286,29 @@ def test_a_failed_run_never_fixes_anything(db_url: str, tmp_path: Path) -> None:
     assert rep["status_counts"]["fixed"] == 0
     point = trend_json(db_url)["releases"][1]
     assert (point["fixed"], point["not_analysed"]) == (0, counts["not-analysed"])
+
+
+@pytest.mark.parametrize("results", ["absent", "null"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_run_without_results_never_fixes_anything(db_url: str, tmp_path: Path, results: str,
+                                                    streamed: bool) -> None:
+    """SARIF 3.14.23: a run whose results are absent or null did not determine them."""
+    doc = json.loads((SAMPLE / "3.9.2" / "bandit.sarif").read_text(encoding="utf-8"))
+    if results == "absent":
+        del doc["runs"][0]["results"]
+    else:
+        doc["runs"][0]["results"] = None
+    blind = tmp_path / "bandit.sarif"
+    blind.write_text(json.dumps(doc), encoding="utf-8")
+
+    ingest(db_url, "3.6.9", ("bandit",))
+    res = invoke("ingest", str(blind), "--product", PRODUCT, "--release", "3.9.2",
+                 "--threat-model", THREAT_MODEL, db=db_url,
+                 env={"TRIAGE_STREAM_BYTES": "0"} if streamed else None)
+    assert res.exit_code == 0, res.stderr
+    assert "bandit: 0 findings, RUN FAILED" in res.stderr
+    counts = Counter(r["status"] for r in diff_json(db_url, "3.6.9", "3.9.2")["issues"])
+    assert counts == {"not-analysed": len(results_of(SAMPLE / "3.6.9" / "bandit.sarif"))}
 
 
 def test_a_release_without_a_tool_does_not_fix_that_tools_findings(db_url: str) -> None:

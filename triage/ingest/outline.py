@@ -67,6 +67,9 @@ class Outline:
     """Where each run's results array begins (its ``[``, a byte offset; -1 for a run
     without one), when the standard library's scanner read the log (``jsonscan``); None
     when ijson did."""
+    given: list[bool] | None = None
+    """Whether each run has a results array (absent or null: the tool did not determine
+    its results, SARIF 3.14.23); None when every run has one."""
 
 
 class HashingReader:
@@ -172,7 +175,8 @@ def _plain_log(scanner: jsonscan.Scanner) -> Outline:
         offsets.append(offset)
     if top.get("version") != "2.1.0" or "runs" not in top:
         raise jsonscan.NotPlain("not a SARIF 2.1.0 log")
-    return Outline(runs, counts, sum(counts), offsets=offsets)
+    return Outline(runs, counts, sum(counts), offsets=offsets,
+                   given=[offset != -1 for offset in offsets])
 
 
 def _runs(scanner: jsonscan.Scanner, top: dict[str, Any]) -> Iterator[None]:
@@ -321,6 +325,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
     """
     runs: list[dict[str, Any]] = []
     counts: list[int] = []
+    given: list[bool] = []
     version: Any = None
     top = has_runs = False
     runs_bad = ""
@@ -385,12 +390,14 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
                               + _event_type(event))
             runs.append({})
             counts.append(0)
+            given.append(False)
             member, builder = "", None
             if where is not None:
                 where[0] = f"runs[{len(runs) - 1}]"
         elif member == "results":
             # Only a run's own results reach here: an array's items are skipped.
             if event == "start_array":
+                given[-1] = True
                 counts[-1] += _skip(events, depth, where)
                 depth -= 1
                 if where is not None:  # past the results: the run is the place
@@ -409,7 +416,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
         raise rd.fail("runs", "missing; a SARIF log needs a runs array")
     if runs_bad:
         raise rd.fail("runs", runs_bad)
-    return Outline(runs, counts, sum(counts))
+    return Outline(runs, counts, sum(counts), given=given)
 
 
 def _skip(events: Iterator[tuple[str, Any]], depth: int, where: list[str] | None = None

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ MAX_SARIF_BYTES = 2 * 1024**3
 def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     """Read and parse one SARIF file; return the document and its raw bytes."""
     name = path.name
-    check_size(path)
+    check_log_file(path)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -73,7 +74,7 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
         if doc is None:
             with collector_paused():
-                doc = json.loads(raw)
+                doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise BadInputError(place(name, f"byte {e.start}", "not UTF-8 text")) from e
     except RecursionError as e:
@@ -82,6 +83,8 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
         raise BadInputError(
             place(name, f"line {e.lineno} column {e.colno}", f"not valid JSON: {e.msg}")
         ) from e
+    except ValueError as e:  # an integer of more digits than Python converts (4,300)
+        raise BadInputError(place(name, "$", f"not valid JSON: {e}")) from e
     rd = Reader(name)
     rd.obj(doc, "$")
     version = doc.get("version")
@@ -222,14 +225,28 @@ def file_size(path: Path) -> int:
         return 0
 
 
-def check_size(path: Path) -> None:
-    """Refuse a log above ``MAX_SARIF_BYTES`` (and one that cannot be read) in one line."""
+def check_log_file(path: Path) -> None:
+    """Refuse, in one line, a log that cannot be read, is too large or is not UTF-8 JSON.
+
+    SARIF logs are UTF-8 (SARIF 3.1). A byte order mark, or text in UTF-16 or UTF-32, is
+    refused by name before any parser sees it, whichever path reads the log.
+    """
     try:
         size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(4)
     except OSError as e:
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
     if size > MAX_SARIF_BYTES:
         raise BadInputError(place(path.name, "", f"file is {size} bytes, above the 2 GiB limit"))
+    if head.startswith(b"\xef\xbb\xbf"):
+        raise BadInputError(place(path.name, "byte 0", "starts with a byte order mark; a "
+                                  "SARIF log is UTF-8 JSON without one"),
+                            hint="save the log as UTF-8 without a BOM")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) >= 2 and b"\x00" in head):
+        raise BadInputError(place(path.name, "byte 0", "UTF-16 or UTF-32 text; a SARIF log "
+                                  "is UTF-8 JSON"),
+                            hint="save the log as UTF-8")
 
 
 def _ticker(
@@ -279,7 +296,8 @@ class RunReader:
     """Reads one run: its tool, rules and health first, then its results one at a time.
 
     The whole-file path hands it the parsed run; the streaming path hands it the run
-    without its results, then each result as the stream yields it.
+    without its results, then each result as the stream yields it, and says whether the
+    run has a results array (``results_given``).
     """
 
     def __init__(
@@ -289,6 +307,7 @@ class RunReader:
         run_index: int,
         normaliser: PathNormaliser,
         now: dt.datetime,
+        results_given: bool | None = None,
     ) -> None:
         where = f"runs[{run_index}]"
         self.rd, self.where, self.run_index = rd, where, run_index
@@ -301,6 +320,8 @@ class RunReader:
         version = rd.opt_str(driver, "version", f"{where}.tool.driver") or rd.opt_str(
             driver, "semanticVersion", f"{where}.tool.driver"
         )
+        name, version = _LONE_SURROGATE.sub("\ufffd", name), _LONE_SURROGATE.sub(
+            "\ufffd", version or "")
         self.adapter = adapter_for(name)
         tool = Tool(name=self.adapter.tool_name(name), version=version)
         self.out = _RunResult(tool)
@@ -315,6 +336,12 @@ class RunReader:
         self.logicals = rd.opt_arr(run, "logicalLocations", where)
         self.overrides = level_overrides(rd, run, where)
         _read_health(rd, run, where, normaliser, self.base_ids, self.out, self.artifacts)
+        if not (run.get("results") is not None if results_given is None else results_given):
+            # SARIF 3.14.23: a run without results (absent or null) did not determine them;
+            # an empty array is a run that found nothing. Nothing counts as fixed by it.
+            self.out.successful = False
+            self.out.notes.append(f"{tool.name}: run {run_index} has no results array: the "
+                                  "tool did not determine its results (SARIF 3.14.23)")
         self.absent = 0
         self._rule_info: dict[
             int, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], str]
@@ -375,6 +402,11 @@ class RunReader:
             if finding.location.path and self.adapter.parse_failure(finding, raw_result):
                 # A producer that reports an unparsable file as a result (ruff): not analysed.
                 out.not_analysed.add(finding.location.path)
+        loc = finding.location
+        if not all(t.isascii() for t in (finding.message, loc.snippet, loc.path, loc.function,
+                                         finding.rule_id, finding.rule_name,
+                                         finding.native_severity, finding.native_confidence)):
+            finding = _without_lone_surrogates(finding)
         out.findings.append(finding)
         return finding
 
@@ -403,6 +435,30 @@ class RunReader:
             )
         drop_shared_fingerprints(self.out)
         return self.out
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair: JSON can escape one alone (``\\ud800``), which is no Unicode text.
+A pair the parser joined is one character, so any surrogate left in a string is alone."""
+
+
+def _without_lone_surrogates(finding: Finding) -> Finding:
+    """The finding with each lone surrogate in its texts replaced by U+FFFD.
+
+    The store writes text columns as UTF-8, which has no surrogates; the replacement is the
+    same in every release, so identity is kept. ``fingerprints`` values keep theirs: the
+    store writes them as JSON, which escapes them.
+    """
+    loc = finding.location
+    texts = (finding.message, loc.snippet, loc.path, loc.function, finding.rule_id,
+             finding.rule_name, finding.native_severity, finding.native_confidence)
+    if not any(_LONE_SURROGATE.search(t) for t in texts):
+        return finding
+    message, snippet, path, function, rule_id, rule_name, severity, confidence = (
+        _LONE_SURROGATE.sub("\ufffd", t) for t in texts)
+    return changed(finding, message=message, rule_id=rule_id, rule_name=rule_name,
+                   native_severity=severity, native_confidence=confidence,
+                   location=replace(loc, snippet=snippet, path=path, function=function))
 
 
 def drop_shared_fingerprints(run: _RunResult) -> None:

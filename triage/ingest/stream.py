@@ -53,7 +53,7 @@ from triage.ingest.sarif import (
     Progress,
     RunReader,
     ScanParts,
-    check_size,
+    check_log_file,
     file_size,
     with_fingerprints,
 )
@@ -157,7 +157,7 @@ def stream_direct(
     bad input), the chunks raise ``ReadAgain``: the caller drops what it stored and reads
     the log again without ``one_pass``, which reports any problem as it always does.
     """
-    check_size(path)
+    check_log_file(path)
     if one_pass:
         found = _one_pass(path, normaliser, now, progress)
         if found is not None:
@@ -165,7 +165,8 @@ def stream_direct(
     rd, outline = _open(path)
     if len(outline.runs) != 1:
         return None
-    reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now)
+    reader = RunReader(rd, rd.obj(outline.runs[0], "runs[0]"), 0, normaliser, now,
+                       results_given=not outline.given or outline.given[0])
     size, total = file_size(path), outline.total
 
     def results() -> Iterator[tuple[int, Any]]:
@@ -189,7 +190,7 @@ def _one_pass(path: Path, normaliser: PathNormaliser, now: dt.datetime,
     except OSError:
         return None  # the two passes say what is wrong
     try:
-        reader = RunReader(rd, log.start(), 0, normaliser, now)
+        reader = RunReader(rd, log.start(), 0, normaliser, now, results_given=True)
     except BaseException as e:
         log.close()
         if isinstance(e, NotPlain | ValueError | OSError | BadInputError):
@@ -411,7 +412,8 @@ def stream_sarif(
     parts: dict[str, ScanParts] = {}
     for log_index, path in enumerate(paths):
         rd, outline = _open(path)
-        readers = [RunReader(rd, rd.obj(run, f"runs[{i}]"), i, normaliser, now)
+        readers = [RunReader(rd, rd.obj(run, f"runs[{i}]"), i, normaliser, now,
+                             results_given=not outline.given or outline.given[i])
                    for i, run in enumerate(outline.runs)]
         seen = 0
         size = file_size(path)
@@ -485,7 +487,7 @@ def _finish(spool: Spool, tool: str, paths: list[str], shared: Shared,
 
 def _open(path: Path) -> tuple[Reader, Outline]:
     """A log's reader (its name and sha256) and its outline, in one read of the file."""
-    check_size(path)
+    check_log_file(path)
     outline = read_outline(path, path.name, hash_file=True)
     return Reader(path.name, outline.sha256), outline
 

@@ -1,15 +1,15 @@
-"""Identity in the store: link a scan's findings to the issues before it, and relink.
+"""Identity in the store: link a scan's findings to the issues before it.
 
-``Linking`` is a part of ``SqlStore`` (its base). It reads the previous release's findings
-of a chunk's files and the older releases' content fingerprints, hands them to the pure
-matcher (``identity.link``), and links a stored scan again when a release is placed before
-it (``--after``) or a log of an earlier release is replaced.
+``Linking`` is a part of ``SqlStore`` (its base, through ``Relinking``). It reads the
+previous release's findings of a chunk's files and the older releases' content
+fingerprints and hands them to the pure matcher (``identity.link``); ``relinking`` links a
+stored scan again with it when a release is placed before that scan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -34,9 +34,6 @@ from triage.store.schema import (
     scans,
     source_files,
 )
-
-CHUNK_ROWS = 5000
-"""About how many stored occurrences a relinked chunk holds (whole files)."""
 
 
 class ChunkLinks:
@@ -117,9 +114,6 @@ class ChunkLinks:
 
 class Linking:
     """The identity part of ``SqlStore``."""
-
-    if TYPE_CHECKING:
-        def _store_changes(self, conn: Connection, sid: int, prev: int | None) -> None: ...
 
     @staticmethod
     def _identity_fingerprints(conn: Connection, scan: int | None
@@ -352,158 +346,6 @@ class Linking:
         return {path: line_map(trees[prev_rid][path], hashes)
                 for path, hashes in trees[rid].items() if path in trees[prev_rid]}
 
-    def _relink_after(self, conn: Connection, pid: int, tool: str, seq: float) -> None:
-        """Re-link the tool's later releases, in order, after a release before them changed.
-
-        A release placed with ``--after`` (or a replaced log) sits between releases that
-        were linked to each other; each later scan is linked again to its new predecessor.
-        """
-        later = conn.execute(
-            select(scans.c.id, scans.c.release_id, releases.c.seq)
-            .join(releases, releases.c.id == scans.c.release_id)
-            .where(releases.c.product_id == pid, releases.c.seq > seq, scans.c.tool == tool)
-            .order_by(releases.c.seq)
-        ).all()
-        moved: dict[int, int] = {}  # issue a later finding left -> the issue it joined
-        for later_scan in later:
-            self._relink_scan(conn, pid, tool, later_scan, moved)
-            # Its predecessor, or its issues, changed: so did what changed at it.
-            self._store_changes(conn, later_scan.id,
-                                self._previous_scan(conn, pid, tool, later_scan.seq))
-        if later:
-            left = conn.scalars(select(issues.c.id).where(
-                issues.c.product_id == pid, issues.c.tool == tool,
-                ~_used(issues.c.id))).all()
-            for issue_id in left:
-                if issue_id in moved:
-                    # The finding is the same one: its decisions follow it (DM-3).
-                    conn.execute(decisions.update().where(decisions.c.issue_id == issue_id)
-                                 .values(issue_id=moved[issue_id]))
-            drop_orphans(conn, sorted(left))
-
-    def _relink_scan(self, conn: Connection, pid: int, tool: str, later: Any,
-                     moved: dict[int, int]) -> None:
-        """Link a stored scan again to the issues before it, as ``_store_chunks`` links one.
-
-        Chunk by chunk of whole files read back through the (scan, path) index, so memory
-        stays bounded by a chunk whatever the scan's size; files the previous scan lacks
-        are linked at the end (renames, returns), the tool's ``fingerprints`` values across
-        every file at once. A finding no link claims keeps its issue, unless an earlier
-        release has that issue: then it starts a new one. ``moved`` hears each issue a
-        finding left, and the issue it joined.
-        """
-        sid = later.id
-        links_of = ChunkLinks(self, conn, pid, tool, later.seq,
-                              lambda: self._stored_identities(conn, sid))
-        appeared: dict[int, int] = {}  # occurrence in a file new to the scan -> its issue
-        for rows in self._stored_files(conn, sid):
-            found = [candidate(r, i) for i, r in enumerate(rows)]
-            links = links_of.chunk(found, rows, _stored_place)
-            for i, issue_id in self._relinked(conn, pid, tool, later, rows, links).items():
-                if found[i].path in links_of.prev_paths:
-                    if issue_id != rows[i].issue_id:
-                        moved.setdefault(rows[i].issue_id, issue_id)
-                else:
-                    appeared[rows[i].id] = rows[i].issue_id
-        took = links_of.finish(sid)
-        if took:  # an issue a finding had left earlier above may have been left again
-            for left, issue_id in moved.items():
-                if issue_id in took:
-                    moved[left] = took[issue_id]
-            for left, issue_id in took.items():
-                moved.setdefault(left, issue_id)
-        if not appeared:
-            return
-        names = links_of.appeared()
-        for i in range(0, len(names), sqlx.IN_LIST):
-            for occ, issue_id in conn.execute(select(occurrences.c.id, occurrences.c.issue_id)
-                                              .where(occurrences.c.scan_id == sid,
-                                                     occurrences.c.path.in_(
-                                                         names[i:i + sqlx.IN_LIST]))):
-                if issue_id != appeared[occ]:
-                    moved.setdefault(appeared[occ], issue_id)
-
-    def _relinked(self, conn: Connection, pid: int, tool: str, later: Any, rows: Sequence[Any],
-                  links: dict[int, Link]) -> dict[int, int]:
-        """Give a chunk of a stored scan's occurrences their links; each row's issue now.
-
-        A row no link claims keeps its issue, or starts a new one when a release before the
-        scan has that issue (the finding there is another one now).
-        """
-        unlinked = sorted({r.issue_id for i, r in enumerate(rows) if i not in links})
-        earlier: set[int] = set()
-        for i in range(0, len(unlinked), sqlx.IN_LIST):
-            earlier.update(conn.scalars(
-                select(occurrences.c.issue_id).distinct()
-                .join(releases, releases.c.id == occurrences.c.release_id)
-                .join(scans, scans.c.id == occurrences.c.scan_id)
-                .where(occurrences.c.issue_id.in_(unlinked[i:i + sqlx.IN_LIST]),
-                       releases.c.product_id == pid, releases.c.seq < later.seq,
-                       scans.c.tool == tool)))
-        now: dict[int, int] = {}
-        changes = []
-        fresh = []
-        for i, r in enumerate(rows):
-            hit = links.get(i)
-            if hit is not None:
-                issue_id, layer = hit.issue, hit.layer
-            elif r.issue_id in earlier:
-                fresh.append(i)
-                continue
-            else:
-                issue_id, layer = r.issue_id, "new"
-            now[i] = issue_id
-            if issue_id != r.issue_id or layer != r.link:
-                changes.append(dict(occ=r.id, issue=issue_id, layer=layer))
-        new_ids = new_issues(conn, [dict(product_id=pid, tool=tool, rule_id=rows[i].rule_id,
-                                          path=rows[i].path, fingerprint=rows[i].fingerprint,
-                                          first_release_id=later.release_id) for i in fresh])
-        for i, issue_id in zip(fresh, new_ids, strict=True):
-            now[i] = issue_id
-            changes.append(dict(occ=rows[i].id, issue=issue_id, layer="new"))
-        if changes:
-            conn.execute(
-                occurrences.update().where(occurrences.c.id == bindparam("occ"))
-                .values(issue_id=bindparam("issue"), link=bindparam("layer")), changes)
-        return now
-
-    @staticmethod
-    def _stored_files(conn: Connection, sid: int) -> Iterator[Sequence[Any]]:
-        """A stored scan's occurrences in chunks of whole files, in path order.
-
-        Each row holds ``CANDIDATE_COLUMNS`` and ``link``; a file's rows come in id (log)
-        order.
-        """
-        group: list[str] = []
-        size = 0
-        by_path = conn.execute(select(occurrences.c.path, func.count())
-                               .where(occurrences.c.scan_id == sid)
-                               .group_by(occurrences.c.path).order_by(occurrences.c.path)).all()
-        for n, (path, count) in enumerate(by_path, 1):
-            group.append(path)
-            size += count
-            if size < CHUNK_ROWS and n < len(by_path):
-                continue
-            # The files between the first and the last, in the database's own order.
-            rows = conn.execute(select(*CANDIDATE_COLUMNS, occurrences.c.link).where(
-                occurrences.c.scan_id == sid,
-                occurrences.c.path.between(group[0], group[-1]))
-                .order_by(occurrences.c.path, occurrences.c.id)).all()
-            yield rows
-            group, size = [], 0
-
-    @staticmethod
-    def _stored_identities(conn: Connection, sid: int) -> Iterator[Identity]:
-        """Each stored occurrence's ``fingerprints`` values, in id (log) order.
-
-        Placed by occurrence id, as ``_relink_scan`` places its rows.
-        """
-        for r in conn.execute(select(*CANDIDATE_COLUMNS).where(
-                occurrences.c.scan_id == sid,
-                occurrences.c.tool_fingerprints.like('%"fingerprints:%'))
-                .order_by(occurrences.c.id)):
-            yield _stored_place(r), candidate(r, r.id).tool_fingerprints
-
 
 CANDIDATE_COLUMNS = (
     occurrences.c.id, occurrences.c.issue_id, occurrences.c.rule_id, occurrences.c.path,
@@ -535,7 +377,7 @@ def drop_orphans(conn: Connection, ids: list[int]) -> None:
     decided = select(decisions.c.id).where(decisions.c.issue_id == issues.c.id).exists()
     for i in range(0, len(ids), sqlx.IN_LIST):
         conn.execute(delete(issues).where(issues.c.id.in_(ids[i:i + sqlx.IN_LIST]),
-                                          ~_used(issues.c.id), ~decided))
+                                          ~in_use(issues.c.id), ~decided))
 
 
 def _fingerprints(conn: Connection, scan_ids: Sequence[int],
@@ -577,7 +419,7 @@ def _wanted(rows: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _used(issue_id: Any) -> Any:
+def in_use(issue_id: Any) -> Any:
     """SQL condition: an occurrence refers to the issue (a look-up in ``ix_occ_issue``).
 
     ``NOT EXISTS`` rather than ``NOT IN (SELECT ...)``: PostgreSQL reads the whole table
@@ -615,6 +457,6 @@ def new_candidate(v: dict[str, Any], key: int,
                      v["text_key"], v["message_key"], identity, v["start_column"] or 0)
 
 
-def _stored_place(row: Any) -> tuple[str, int, int]:
-    """A stored occurrence's place for the fingerprint links: its id (``_stored_identities``)."""
+def stored_place(row: Any) -> tuple[str, int, int]:
+    """A stored occurrence's place for the fingerprint links: its id (``stored_identities``)."""
     return "", 0, row.id

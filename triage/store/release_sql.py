@@ -1,8 +1,9 @@
-"""The release reads of ``SqlStore``: releases, scans, scopes, statuses, diffs, findings.
+"""The releases of ``SqlStore``: releases, scans, scopes, statuses, diffs, findings.
 
-``ReleaseQueries`` is a part of ``SqlStore`` (its base), beside ``Linking`` and
-``TrendQueries``: what a release holds and how its issues stand against the previous
-release, counted in SQL where a count is all that is asked.
+``ReleaseQueries`` is a part of ``SqlStore`` (its base), beside ``Relinking``,
+``DecisionRecords`` and ``TrendQueries``: what a release holds and how its issues stand
+against the previous release, counted in SQL where a count is all that is asked; and the
+scope phase a release is triaged in, which ``record_scope`` writes and the rest read.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from triage.store.schema import (
 
 
 class ReleaseQueries(StorePart):
-    """The release reads of ``SqlStore``."""
+    """The releases part of ``SqlStore``: their reads, and their recorded scope phases."""
 
     if TYPE_CHECKING:
         def _previous_scan_row(self, conn: Connection, pid: int, tool: str,

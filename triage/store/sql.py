@@ -2,11 +2,11 @@
 
 SQLite by default (one file, WAL, foreign keys on), any SQLAlchemy URL otherwise (PostgreSQL
 for teams). This module opens the store and writes ingests. With its parts beside it
-(identity and relinking, ``linking``; the release reads, ``release_sql``; decisions,
-``decision_sql``; the trend's queries, ``trend_sql``; the SQL they share, ``expressions``;
-rows written and read back, ``rowcodec``) it is the only code that talks to the database;
-everything it returns is a ``triage.model`` record. An ingest is one transaction: all of
-it or nothing.
+(identity, ``linking``; a release placed before others, ``relinking``; the release reads,
+``release_sql``; decisions, ``decision_sql``; the trend's queries, ``trend_sql``; the SQL
+they share, ``expressions``; rows written and read back, ``rowcodec``) it is the only code
+that talks to the database; everything it returns is a ``triage.model`` record. An ingest
+is one transaction: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
+import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -46,9 +47,10 @@ from triage.store import expressions as sqlx
 from triage.store import rowcodec
 from triage.store.decision_sql import DecisionRecords
 from triage.store.identity import Link
-from triage.store.linking import ChunkLinks, Linking, drop_orphans, new_candidate, new_issues
+from triage.store.linking import ChunkLinks, drop_orphans, new_candidate, new_issues
 from triage.store.migrate import READ, READ_OPTION, upgrade
 from triage.store.release_sql import ReleaseQueries
+from triage.store.relinking import Relinking
 from triage.store.schema import (
     explanations,
     occurrences,
@@ -83,13 +85,15 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-class SqlStore(Linking, ReleaseQueries, DecisionRecords, TrendQueries):
+class SqlStore(Relinking, ReleaseQueries, DecisionRecords, TrendQueries):
     """The tracking database."""
 
     def __init__(self, url: str, clock: Any = None) -> None:
         self.url = url
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._known: dict[str, int] = {}
+        self.committed = 0
+        """Write transactions committed so far: what an interrupted command already stored."""
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (ArgumentError, ImportError, SQLAlchemyError) as e:
@@ -113,8 +117,14 @@ class SqlStore(Linking, ReleaseQueries, DecisionRecords, TrendQueries):
             with self.engine.connect() as conn:
                 if not write:
                     conn.execution_options(**READ)
-                with conn.begin():
+                with conn.begin() as transaction:
                     yield conn
+                    if write:
+                        # A Ctrl-C during the commit waits until it is counted: an
+                        # interrupted command then knows what it stored (``committed``).
+                        with _interrupts_held():
+                            transaction.commit()
+                            self.committed += 1
         except SQLAlchemyError as e:
             raise DatabaseError(f"{_safe(self.url)}: {_first_line(e)}") from e
 
@@ -433,6 +443,19 @@ class SqlStore(Linking, ReleaseQueries, DecisionRecords, TrendQueries):
         """Remove a scan and its occurrences; its issues stay until the caller drops them."""
         conn.execute(delete(occurrences).where(occurrences.c.scan_id == scan_id))
         conn.execute(delete(scans).where(scans.c.id == scan_id))
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back for the block (where the platform can); it arrives right after."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _first_line(e: Exception) -> str:
