@@ -2,7 +2,8 @@
 
 Ctrl-C is answered from the first instant: while the CLI's modules load, nothing is open
 yet, so an interrupt ends the process at once with "interrupted" and 130 (128 + SIGINT),
-never a traceback. From then on the CLI answers it (``triage.cli.main``).
+never a traceback, and so until the command's own code begins; from then on the CLI
+answers it (``triage.cli.main``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ def main() -> None:
         signal.signal(signal.SIGINT, _interrupted_early)
     from triage.cli import main as run
 
-    if answered:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    run()
+    run(answered_early=answered)  # the command's code takes Ctrl-C over when it begins
 
 
 if __name__ == "__main__":

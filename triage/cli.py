@@ -58,10 +58,15 @@ class TriageGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map errors to exit codes, never a traceback unless --debug."""
         try:
-            return super().invoke(ctx)
+            if _AS_COMMAND[0] == "early":  # the start-up's own answer to Ctrl-C ends here
+                _AS_COMMAND[0] = "answered"
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            result = super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
+            _settled()
             raise
         except KeyboardInterrupt:
+            _settled()
             # Interrupted by the user: 128 + SIGINT, never 1 (that means the gate failed).
             # A write that committed before the interrupt stays: say so.
             store = ctx.obj["ctx"].store if ctx.obj and "ctx" in ctx.obj else None
@@ -69,11 +74,13 @@ class TriageGroup(click.Group):
                        if store is not None and store.committed else "interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
+            _settled()
             # The reader of stdout went away (`triage gate | head`): not a bug, and not exit
             # 1 either (that means the gate failed), so no traceback and 128 + SIGPIPE.
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
         except TriageError as e:
+            _settled()
             click.echo(f"error: {e}", err=True)
             if e.hint:
                 click.echo(f"hint: {e.hint}", err=True)
@@ -81,6 +88,7 @@ class TriageGroup(click.Group):
                 traceback.print_exc()
             ctx.exit(e.exit_code)
         except Exception as e:  # noqa: BLE001 - the last line of defence: a bug, exit 70
+            _settled()
             click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -88,6 +96,8 @@ class TriageGroup(click.Group):
                 click.echo("hint: run again with --debug for the traceback, and report it",
                            err=True)
             ctx.exit(EXIT_INTERNAL)
+        _settled()
+        return result
 
 
 def _context(obj: dict[str, Any]) -> pipeline.Context:
@@ -233,8 +243,6 @@ def cli(ctx: click.Context, db: str | None, rules_dir: str | None, quiet: bool, 
     ctx.ensure_object(dict)
     ctx.obj.update(db=db, rules=rules_dir, quiet=quiet, verbose=verbose, debug=debug)
     ctx.call_on_close(lambda: ctx.obj["ctx"].store.close() if "ctx" in ctx.obj else None)
-    if _AS_COMMAND[0]:
-        ctx.call_on_close(_closing)  # closing runs last-in first: before the store closes
 
 
 def _summary_line(product: str, release: str, sl: Any, must: dict, counts: dict) -> str:
@@ -780,30 +788,57 @@ def run_command(obj: dict, sarif: tuple[str, ...], product: str, release: str,
 # ---- end reports and CI ------------------------------------------------------------------
 
 
-def main() -> None:
+def main(*, answered_early: bool = False) -> None:
     """Run the CLI as a command (``triage.__main__`` loads it and calls this).
 
-    Once a command is done, Ctrl-C no longer interrupts: what it stored is committed, and an
-    interrupt would only break the closing of connections (click would say "Aborted!" and
-    exit 1). A Ctrl-C that lands in a finaliser, which Python can only report and drop, is
-    raised again in the command's own code, which answers it (exit 130).
+    ``answered_early``: the start-up's handler still answers Ctrl-C (exit 130, nothing is
+    open yet); the command's own code takes over when it begins, so click never sees an
+    interrupt while it parses the arguments. Once the command is done (or failed), Ctrl-C
+    no longer interrupts: what it stored is committed, and an interrupt would only break
+    the answer and the closing of connections (click would say "Aborted!" and exit 1). A
+    Ctrl-C that lands in a finaliser, which Python can only report and drop, is raised
+    again in the command's own code, which answers it (exit 130).
     """
     sys.unraisablehook = _unraisable
-    _AS_COMMAND[0] = True
+    _AS_COMMAND[0] = "early" if answered_early else "answered"
     cli(prog_name="triage")
 
 
-_AS_COMMAND = [False]
-"""Whether the CLI runs as the command (``main``) rather than in a test's process."""
+_AS_COMMAND: list[str | None] = [None]
+"""How the CLI runs: ``None`` in a test's process; as the command (``main``), "early" while
+the start-up's handler answers Ctrl-C, then "answered" (Python's own KeyboardInterrupt)."""
 
 
 def _unraisable(unraisable: Any) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)
+        # Raised in this hook, the interrupt would be dropped again: it is sent once the
+        # hook has returned to the code that was running.
+        import threading
+
+        threading.Thread(target=_interrupt_after, args=(sys._getframe(),),
+                         name="triage-interrupt", daemon=True).start()
         return
     sys.__unraisablehook__(unraisable)
 
 
-def _closing() -> None:
-    """The command is done: from here on a Ctrl-C is ignored (see ``main``)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _interrupt_after(hook: Any) -> None:
+    """Send SIGINT to this process once the main thread has left the frame ``hook``."""
+    import threading
+    import time
+
+    main = threading.main_thread().ident or 0
+    while True:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame is not hook:
+            frame = frame.f_back
+        if frame is None:
+            break
+        time.sleep(0.001)
+    del hook, frame
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _settled() -> None:
+    """The command has its outcome: from here on a Ctrl-C is ignored (see ``main``)."""
+    if _AS_COMMAND[0]:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

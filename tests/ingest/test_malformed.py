@@ -7,7 +7,10 @@ import copy
 import datetime as dt
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,12 @@ def _error(path: Path) -> BadInputError:
     assert str(err).startswith(f"{path.name}: "), str(err)
     assert "\n" not in str(err)
     streamed = _stream_error(path)
-    if ": not valid JSON: " in str(err) or ": not UTF-8 text" in str(err):
+    if ": not valid JSON: " in str(err):
+        # The same place; each parser says what is wrong in its own words.
+        assert _STREAMED_PLACE.match(str(streamed)), str(streamed)
+        assert str(streamed).split(": not valid JSON: ")[0] == str(err).split(
+            ": not valid JSON: ")[0], (str(err), str(streamed))
+    elif ": not UTF-8 text" in str(err):
         assert _STREAMED_PLACE.match(str(streamed)), str(streamed)
     else:
         assert str(streamed) == str(err)
@@ -94,18 +102,19 @@ def test_empty_file(tmp_path: Path, content: bytes, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "where"),
+    ("content", "where", "line"),
     [
-        (b"<?xml version='1.0'?><sarif/>", "line 1 column 1"),
-        (b"scan finished, 3 issues\n", "line 1 column 1"),
-        (b'{"version": "2.1.0",\n "runs": [}\n', "line 2 column 11"),
-        (b'{"version": "2.1.0", "runs": []} trailing', "line 1 column 34"),
-        (b'{"version": "2.1.0", "runs": [], "version": NaN', "line 1 column 48"),
+        (b"<?xml version='1.0'?><sarif/>", "$", "line 1 column 1"),
+        (b"scan finished, 3 issues\n", "$", "line 1 column 1"),
+        (b'{"version": "2.1.0",\n "runs": [}\n', "runs", "line 2 column 11"),
+        (b'{"version": "2.1.0", "runs": []} trailing', "$", "line 1 column 34"),
+        (b'{"version": "2.1.0", "runs": [], "version": NaN', "version", "line 1 column 48"),
     ],
 )
-def test_not_json(tmp_path: Path, content: bytes, where: str) -> None:
+def test_not_json(tmp_path: Path, content: bytes, where: str, line: str) -> None:
     err = _error(_write(tmp_path, "scan.sarif", content))
     assert str(err).startswith(f"scan.sarif: {where}: not valid JSON: ")
+    assert str(err).endswith(f" ({line})")
 
 
 @pytest.mark.parametrize(
@@ -219,16 +228,18 @@ def test_truncated_real_log(tmp_path: Path) -> None:
     data = (SAMPLES / "3.3.0" / "bandit.sarif").read_bytes()
     half = data[: len(data) // 2]
     err = _error(_write(tmp_path, "bandit.sarif", half))
-    m = re.match(r"^bandit\.sarif: line (\d+) column (\d+): not valid JSON: ", str(err))
+    m = re.match(r"^bandit\.sarif: runs\[0\]\.results\[(\d+)\]: not valid JSON: .* "
+                 r"\(line (\d+) column (\d+)\)$", str(err))
     assert m, str(err)
     # The text just stops: the parser notices on the last line it was given.
-    assert int(m[1]) == half.count(b"\n") + 1
-    # Streamed, it names the result it stopped in: the one after those read whole.
+    assert int(m[2]) == half.count(b"\n") + 1
+    # Both paths name the result it stopped in: the one after those read whole.
     whole = 0
     with contextlib.suppress(ijson.JSONError):
         for _ in ijson.items(io.BytesIO(half), "runs.item.results.item"):
             whole += 1
     assert 0 < whole < len(json.loads(data)["runs"][0]["results"])
+    assert int(m[1]) == whole
     assert str(_stream_error(tmp_path / "bandit.sarif")) == (
         f"bandit.sarif: runs[0].results[{whole}]: not valid JSON: parse error: premature EOF")
 
@@ -524,8 +535,8 @@ def test_nesting_100000_deep_is_bad_input_on_both_paths(tmp_path: Path, where: s
         text = ('{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": '
                 + deep + "}}, \"results\": []}]}")
     log = _write(tmp_path, "deep.sarif", text.encode())
-    assert str(_error(log)) == "deep.sarif: $: not valid JSON: nested too deeply to read"
     place = "runs[0].results[0]" if where == "result" else "runs[0].tool"
+    assert str(_error(log)) == f"deep.sarif: {place}: not valid JSON: nested too deeply to read"
     assert str(_stream_error(log)) == (
         f"deep.sarif: {place}: not valid JSON: nested deeper than 512 levels")
 
@@ -594,6 +605,55 @@ def test_a_nul_byte_in_a_uri_reads_no_source_file(tmp_path: Path) -> None:
     assert scan.findings[0].location.snippet == ""
 
 
+@pytest.mark.parametrize(("shape", "where"), [
+    ('{{"version": "2.1.0", "runs": [{run}], "runs": []}}', "runs"),
+    ('{{"runs": [], "version": "2.1.0", "runs": [{run}]}}', "runs"),
+    ('{{"version": "2.1.0", "runs": [{run_and_results}]}}', "runs[0].results"),
+    ('{{"version": "2.1.0", "runs": [{run}, {run_and_results}]}}', "runs[1].results"),
+])
+def test_runs_or_results_given_twice_are_bad_input_on_every_path(
+        tmp_path: Path, shape: str, where: str) -> None:
+    """A parser keeps the last of two members of one name, a stream could read both: the
+    log cannot say which it means, so it is refused, by the console script as well."""
+    run = _real("3.16.1", "bandit")["runs"][0]
+    text = json.dumps(run)
+    more = json.dumps(run["results"][:3])
+    log = _write(tmp_path, "bandit.sarif", shape.format(
+        run=text, run_and_results=f'{text[:-1]}, "results": {more}}}').encode())
+    message = (f"bandit.sarif: {where}: given twice, so which one holds is ambiguous "
+               "(RFC 8259 section 4)")
+    assert str(_error(log)) == message
+    for stream_bytes in ("", "0"):  # whole file, and streamed in a reader process
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "triage"), "--db",
+             f"sqlite:///{tmp_path / 'triage.db'}", "ingest", str(log), "--product", "p",
+             "--release", "r"], capture_output=True, text=True, check=False,
+            env={**os.environ, "TRIAGE_STREAM_BYTES": stream_bytes})
+        assert (done.returncode, done.stderr.splitlines()[0]) == (3, f"error: {message}")
+
+
+@pytest.mark.parametrize(("uri", "to"), [("../../etc/passwd", "../../etc/passwd"),
+                                         ("pymodbus/..%2F..%2Fsecret.py", "../secret.py"),
+                                         ("..", "..")])
+def test_a_uri_climbing_out_of_the_source_root_is_bad_input(
+        tmp_path: Path, uri: str, to: str) -> None:
+    """A relative path above the tree names no file of the repository: exit 3, nothing read."""
+    (tmp_path / "secret.py").write_text("password = 'x'\n", encoding="utf-8")
+    root = tmp_path / "checkout"
+    root.mkdir()
+    doc = _real("3.16.1", "bandit")
+    location = doc["runs"][0]["results"][2]["locations"][0]["physicalLocation"]
+    location["artifactLocation"]["uri"] = uri
+    del location["region"]["snippet"]
+    log = _write(tmp_path, "bandit.sarif", doc)
+    message = (f"bandit.sarif: runs[0].results[2].locations[0].physicalLocation."
+               f"artifactLocation.uri: {uri!r} climbs out of the source root (to {to!r})")
+    assert str(_error(log)) == message
+    with pytest.raises(BadInputError) as info:
+        read_sarif([log], PathNormaliser(source_root=root))
+    assert str(info.value) == message
+
+
 def test_a_bad_rule_rank_names_the_rules_json_path(tmp_path: Path) -> None:
     doc = _real("3.16.1", "bandit")
     rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
@@ -626,7 +686,9 @@ def test_an_integer_too_long_to_convert_is_bad_input(tmp_path: Path) -> None:
     doc["runs"][0]["results"][3]["locations"][0]["physicalLocation"]["region"]["startLine"] = 7
     text = json.dumps(doc).replace('"startLine": 7', '"startLine": 1' + "0" * 5000, 1)
     err = _error(_write(tmp_path, "bandit.sarif", text.encode()))
-    assert str(err).startswith("bandit.sarif: $: not valid JSON: Exceeds the limit"), str(err)
+    # Named as the streaming path names it (``_error``): in the results.
+    assert re.match(r"bandit\.sarif: runs\[0\]\.results\[\d+\]: not valid JSON: Exceeds the "
+                    r"limit", str(err)), str(err)
 
 
 @pytest.mark.parametrize(
@@ -645,3 +707,53 @@ def test_a_log_that_is_not_plain_utf8_is_refused_by_name_on_both_paths(
     """SARIF 3.1: UTF-8. Both paths refuse alike, before any parser reads the log."""
     log = _write(tmp_path, "bandit.sarif", encode(json.dumps(_real("3.16.1", "bandit"))))
     assert str(_error(log)) == f"bandit.sarif: byte 0: {what}"
+
+
+def _region(doc: dict[str, Any], i: int) -> dict[str, Any]:
+    return doc["runs"][0]["results"][i]["locations"][0]["physicalLocation"]["region"]
+
+
+_REGION = "runs[0].results[2].locations[0].physicalLocation.region"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: _region(d, 2).update(startLine=-5),
+         f"{_REGION}.startLine: -5, below 1: lines and columns count from 1"),
+        (lambda d: _region(d, 2).update(startLine=0),
+         f"{_REGION}.startLine: 0, below 1: lines and columns count from 1"),
+        (lambda d: _region(d, 2).update(endLine=-1),
+         f"{_REGION}.endLine: -1, below 1: lines and columns count from 1"),
+        (lambda d: _region(d, 2).update(startColumn=0),
+         f"{_REGION}.startColumn: 0, below 1: lines and columns count from 1"),
+        (lambda d: d["runs"][0]["results"][2].update(ruleIndex=-3),
+         "runs[0].results[2].ruleIndex: -3, below -1: an index is -1 (none) or more"),
+        (lambda d: d["runs"][0]["results"][2]["message"].update(text="x" * (2 << 20)),
+         "runs[0].results[2]: its message is 2,097,152 characters long, above the limit of "
+         "1,048,576"),
+        (lambda d: _region(d, 2).update(charOffset=-2, charLength=4),
+         f"{_REGION}.charOffset: -2, below -1: an offset is -1 (none) or more"),
+        (lambda d: _region(d, 2).update(byteOffset=10, byteLength=-1),
+         f"{_REGION}.byteLength: -1, below 0: a length is 0 or more"),
+        (lambda d: _region(d, 2).update(charOffset="918"),
+         f"{_REGION}.charOffset: expected an integer, got a string"),
+        (lambda d: (d["runs"][0].update(artifacts=[{"location": {"uri": "x.py"},
+                                                    "contents": {"binary": "not base64!"}}]),
+                    [_region(d, 2).pop(k) for k in ("startLine", "endLine")],
+                    _region(d, 2).update(charOffset=0),
+                    d["runs"][0]["results"][2]["locations"][0]["physicalLocation"][
+                        "artifactLocation"].update(index=0)),
+         "runs[0].artifacts[0].contents.binary: not base64 (SARIF 3.3.3)"),
+    ],
+    ids=["line -5", "line 0", "end line -1", "column 0", "rule index -3", "a message of 2M",
+         "char offset -2", "byte length -1", "offset as a string", "contents not base64"],
+)
+def test_values_outside_what_sarif_allows_are_bad_input_on_both_paths(
+        tmp_path: Path, mutate: Any, message: str) -> None:
+    """SARIF counts lines and columns from 1, indexes and offsets from -1 (none), lengths
+    from 0, and gives binary contents in base64; a finding's text of megabytes is no
+    finding's. Both paths name the same place."""
+    doc = _real("3.16.1", "bandit")
+    mutate(doc)
+    assert str(_error(_write(tmp_path, "bandit.sarif", doc))) == f"bandit.sarif: {message}"

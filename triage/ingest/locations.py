@@ -13,6 +13,7 @@ from triage.ingest.adapters.base import changed
 from triage.ingest.functions import FunctionLocator, logical_function
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import INT_LIMIT, Reader
+from triage.ingest.regions import ArtifactTexts, offsets_of
 from triage.model import Finding, Location
 
 
@@ -49,11 +50,13 @@ def primary_location(
     lines: dict[tuple[str, int], str],
     logicals: tuple[list[Any], str],
     paths: dict[tuple[str, str | None], str],
+    texts: ArtifactTexts | None = None,
 ) -> Location:
     """The first location's file, region and snippet, and the function it names (SARIF 3.33).
 
     ``logicals`` is the run's ``logicalLocations`` and the run's JSON path; ``paths`` keeps
-    the run's resolved artifact paths by (uri, uriBaseId).
+    the run's resolved artifact paths by (uri, uriBaseId); ``texts`` the artifacts' texts
+    that a region given by offsets alone is counted out in.
 
     Read for every result, so each member is taken as it is when it has the expected type;
     anything else goes through the reader, which names its JSON path in the error. The
@@ -94,10 +97,10 @@ def primary_location(
     if type(region) is not dict:
         region = rd.opt_obj(phys, "region", pwhere)
     start, end = region.get("startLine"), region.get("endLine")
-    if start is not None and not (type(start) is int and -INT_LIMIT <= start < INT_LIMIT):
-        start = rd.opt_int(region, "startLine", f"{pwhere}.region")
-    if end is not None and not (type(end) is int and -INT_LIMIT <= end < INT_LIMIT):
-        end = rd.opt_int(region, "endLine", f"{pwhere}.region")
+    if start is not None and not (type(start) is int and 1 <= start < INT_LIMIT):
+        start = _counted(rd, region, "startLine", f"{pwhere}.region")
+    if end is not None and not (type(end) is int and 1 <= end < INT_LIMIT):
+        end = _counted(rd, region, "endLine", f"{pwhere}.region")
     end = end or start
     snippet = region.get("snippet")
     if snippet is None:
@@ -108,6 +111,18 @@ def primary_location(
         text = snippet.get("text")
         if type(text) is not str:
             text = rd.opt_str(snippet, "text", f"{pwhere}.region.snippet")
+    column = region.get("startColumn")
+    if column is not None and not (type(column) is int and 1 <= column < INT_LIMIT):
+        column = _counted(rd, region, "startColumn", f"{pwhere}.region")
+    if "charOffset" in region or "byteOffset" in region:
+        offsets = offsets_of(rd, region, f"{pwhere}.region")
+        if start is None and offsets and texts is not None:
+            # SARIF 3.30.2: a region given by offsets alone, counted out in its file's text.
+            found = texts.text(path, index)
+            located = found.locate(*offsets[:2], in_bytes=offsets[2]) if found else None
+            if located is not None:
+                start, end = located.start, located.end
+                column, text = column or located.column, text or located.snippet
     remember_lines(lines, path, start, end, text)
     if phys.get("contextRegion") is not None:
         context = rd.opt_obj(phys, "contextRegion", pwhere)
@@ -120,9 +135,6 @@ def primary_location(
                                       f"{cwhere}.snippet"))
     if not text and start is not None:
         text = normaliser.read_lines(path, start, end or start)
-    column = region.get("startColumn")
-    if column is not None and not (type(column) is int and -INT_LIMIT <= column < INT_LIMIT):
-        column = rd.opt_int(region, "startColumn", f"{pwhere}.region")
     return Location(
         path=path,
         start_line=start,
@@ -132,6 +144,14 @@ def primary_location(
         function=logical_function(rd, loc, logicals[0], lwhere, logicals[1])
         if "logicalLocations" in loc else "",
     )
+
+
+def _counted(rd: Reader, region: dict[str, Any], key: str, where: str) -> int | None:
+    """A line or column number: an integer from 1 (SARIF 3.30.5-3.30.8), else bad input."""
+    value = rd.opt_int(region, key, where)
+    if value is not None and value < 1:
+        raise rd.fail(f"{where}.{key}", f"{value}, below 1: lines and columns count from 1")
+    return value
 
 
 def remember_lines(
@@ -193,12 +213,19 @@ def artifact_path(
     uri = rd.opt_str(art, "uri", where)
     base = rd.opt_str(art, "uriBaseId", where)
     index = rd.opt_int(art, "index", where)
+    named = f"{where}.uri"
     if not uri and index is not None and 0 <= index < len(artifacts):
         # SARIF 3.4.5: artifactLocation.index points into run.artifacts.
         entry = artifacts[index]
         if isinstance(entry, dict) and isinstance(entry.get("location"), dict):
             uri = str(entry["location"].get("uri") or "")
             base = base or str(entry["location"].get("uriBaseId") or "")
+            named = f"{where}.index"
     if not uri:
         return ""
-    return normaliser.normalise(uri, base_ids.get(base, "") if base else "")
+    path = normaliser.normalise(uri, base_ids.get(base, "") if base else "")
+    if path == ".." or path.startswith("../"):
+        # A relative path that climbs above the tree it is relative to names no file of the
+        # repository (``../../etc/passwd``): the log is wrong, or written to mislead.
+        raise rd.fail(named, f"{uri!r} climbs out of the source root (to {path!r})")
+    return path

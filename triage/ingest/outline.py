@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import io
 import itertools
 import operator
 from collections.abc import Generator, Iterator
@@ -41,6 +42,9 @@ MAX_DEPTH = 512
 """Deepest nesting a streamed log may have (SARIF needs about 20 levels)."""
 
 _PY_BACKEND = ijson.get_backend("python")
+GIVEN_TWICE = "given twice, so which one holds is ambiguous (RFC 8259 section 4)"
+"""A log's ``runs`` or a run's ``results`` named twice in one object: refused on every path
+(a parser keeps the last, a stream could read both)."""
 _SCALARS = frozenset({"string", "number", "integer", "double", "boolean", "null"})
 _DELTA = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1, "map_key": 0,
           "string": 0, "number": 0, "integer": 0, "double": 0, "boolean": 0, "null": 0}
@@ -300,6 +304,24 @@ def plain_results(path: Path, name: str, outline: Outline) -> Iterator[tuple[int
         raise BadInputError(place(str(path), "", f"cannot read: {e.strerror}")) from e
 
 
+def check_given_once(raw: bytes, name: str) -> None:
+    """Refuse, as the outline does, ``runs`` or a run's ``results`` given twice.
+
+    The whole-file path's check (``GIVEN_TWICE``), where the parser kept the last: only for
+    a log whose bytes name ``runs`` more than once, or ``results`` more often than it has
+    runs.
+    """
+    for backend in (ijson, _PY_BACKEND):
+        try:
+            _read(Reader(name), backend.basic_parse(io.BytesIO(raw), use_float=True))
+        except (ijson.JSONError, ValueError) as e:
+            if backend is ijson and "integer overflow" in str(e):
+                continue  # read again with the Python backend, as the outline does
+        except TooDeep:
+            pass
+        return
+
+
 def broken_at(path: Path, backend: Any = ijson) -> str:
     """The JSON path of the value in which a log stops being valid JSON (or nests too deep).
 
@@ -328,6 +350,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
     given: list[bool] = []
     version: Any = None
     top = has_runs = False
+    results_given: list[bool] = []  # whether each run has named its results yet
     runs_bad = ""
     top_key: Any = None
     member: Any = ""
@@ -336,11 +359,17 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
     for event, value in events:
         if event == "map_key":
             if depth == 1:
+                if value == "runs" and has_runs:
+                    raise rd.fail("runs", GIVEN_TWICE)
                 top_key = value
                 if where is not None:
                     where[0] = _member("$", value)
             elif depth == 3 and runs and not runs_bad and top_key == "runs":
                 _close_member(runs, member, builder)
+                if value == "results":
+                    if results_given[-1]:
+                        raise rd.fail(f"runs[{len(runs) - 1}].results", GIVEN_TWICE)
+                    results_given[-1] = True
                 member = value
                 builder = None if value == "results" else ijson.ObjectBuilder()
                 if where is not None:
@@ -391,6 +420,7 @@ def _read(rd: Reader, events: Iterator[tuple[str, Any]], where: list[str] | None
             runs.append({})
             counts.append(0)
             given.append(False)
+            results_given.append(False)
             member, builder = "", None
             if where is not None:
                 where[0] = f"runs[{len(runs) - 1}]"

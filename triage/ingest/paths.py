@@ -24,6 +24,10 @@ _REPO_ROOT = re.compile(
 )
 
 
+MAX_SOURCE_BYTES = 64 << 20
+"""The largest source file read to count a region's offsets in: no source file is larger."""
+
+
 class PathNormaliser:
     """Normalise URIs against a source root and prefixes to strip; read lines safely."""
 
@@ -36,6 +40,7 @@ class PathNormaliser:
             sorted({r.rstrip("/") + "/" for r in roots if r}, key=len, reverse=True)
         )
         self._lines = lru_cache(maxsize=256)(self._file_lines)
+        self.source_bytes = lru_cache(maxsize=8)(self._source_bytes)  # type: ignore[method-assign]
         # A log names each file many times: normalise each (uri, base) once.
         self.normalise = lru_cache(maxsize=65536)(self._normalise)  # type: ignore[method-assign]
 
@@ -114,6 +119,22 @@ class PathNormaliser:
             return tuple(target.read_text(encoding="utf-8", errors="replace").splitlines())
         except OSError:
             return ()
+
+    def source_bytes(self, path: str) -> bytes | None:
+        """The bytes of ``path`` under the source root, what offsets are counted out in.
+
+        None where ``source_file`` gives none, or above ``MAX_SOURCE_BYTES``.
+        """
+        return self._source_bytes(path)
+
+    def _source_bytes(self, path: str) -> bytes | None:
+        target = self.source_file(path)
+        try:
+            if target is None or target.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return target.read_bytes()
+        except OSError:
+            return None
 
     def source_file(self, path: str) -> Path | None:
         """The file ``path`` names under the source root, or None.

@@ -50,15 +50,15 @@ class RuleTable:
         rule_id, index = result.get("ruleId"), result.get("ruleIndex")
         if type(rule_id) is not str:
             rule_id = rd.opt_str(result, "ruleId", where)
-        if index is not None and not (type(index) is int and -INT_LIMIT <= index < INT_LIMIT):
-            index = rd.opt_int(result, "ruleIndex", where)
+        if index is not None and not (type(index) is int and -1 <= index < INT_LIMIT):
+            index = _index(rd, result, "ruleIndex", where)
         component = 0
         ref = result.get("rule")
         if ref is not None:
             ref = rd.obj(ref, f"{where}.rule")
             rule_id = rule_id or rd.opt_str(ref, "id", f"{where}.rule")
             if index is None:
-                index = rd.opt_int(ref, "index", f"{where}.rule")
+                index = _index(rd, ref, "index", f"{where}.rule")
             tc = ref.get("toolComponent")
             if tc is not None:
                 tc = rd.obj(tc, f"{where}.rule.toolComponent")
@@ -208,3 +208,11 @@ def security_severity_of(props: dict[str, Any], rule_props: dict[str, Any]) -> f
         if 0.0 <= score <= 10.0:
             return score
     return None
+
+
+def _index(rd: Reader, parent: dict[str, Any], key: str, where: str) -> int | None:
+    """An array index: an integer from -1, which means none (SARIF 3.27.6, 3.52.5)."""
+    value = rd.opt_int(parent, key, where)
+    if value is not None and value < -1:
+        raise rd.fail(f"{where}.{key}", f"{value}, below -1: an index is -1 (none) or more")
+    return value

@@ -38,6 +38,7 @@ from triage.ingest.locations import (
 )
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import Reader
+from triage.ingest.regions import ArtifactTexts
 from triage.ingest.rule_table import (
     RuleTable,
     effective_level,
@@ -77,14 +78,19 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
                 doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise BadInputError(place(name, f"byte {e.start}", "not UTF-8 text")) from e
-    except RecursionError as e:
-        raise BadInputError(place(name, "$", "not valid JSON: nested too deeply to read")) from e
-    except json.JSONDecodeError as e:
-        raise BadInputError(
-            place(name, f"line {e.lineno} column {e.colno}", f"not valid JSON: {e.msg}")
-        ) from e
-    except ValueError as e:  # an integer of more digits than Python converts (4,300)
-        raise BadInputError(place(name, "$", f"not valid JSON: {e}")) from e
+    except (RecursionError, ValueError) as e:
+        # Named by the value it breaks, as the streaming path names it; the line and column
+        # are for an editor.
+        from triage.ingest.outline import broken_at
+
+        if isinstance(e, RecursionError):
+            what = "nested too deeply to read"
+        elif isinstance(e, json.JSONDecodeError):
+            what = f"{e.msg} (line {e.lineno} column {e.colno})"
+        else:  # an integer of more digits than Python converts (4,300)
+            what = str(e)
+        raise BadInputError(place(name, broken_at(path), f"not valid JSON: {what}"),
+                            hint="check that the file is SARIF 2.1.0 as written") from e
     rd = Reader(name)
     rd.obj(doc, "$")
     version = doc.get("version")
@@ -94,6 +100,11 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     if "runs" not in doc:
         raise rd.fail("runs", "missing; a SARIF log needs a runs array")
     rd.arr(doc["runs"], "runs")
+    if raw.count(b'"runs"') > 1 or raw.count(b'"results"') > len(doc["runs"]):
+        # Perhaps a member given twice, which the parser took the last of.
+        from triage.ingest.outline import check_given_once
+
+        check_given_once(raw, name)
     return doc, raw
 
 
@@ -348,6 +359,11 @@ class RunReader:
         ] = {}
         # A run names each file many times: each (uri, uriBaseId) is resolved once.
         self._paths: dict[tuple[str, str | None], str] = {}
+        self.texts = ArtifactTexts(
+            rd, self.artifacts, where,
+            lambda art, awhere: artifact_path(rd, art, awhere, normaliser, self.base_ids,
+                                              self.artifacts),
+            normaliser.source_bytes)
 
     def result(self, i: int, result: Any) -> Finding | None:
         """Read result ``i``; keep and return its finding (None for a baseline-only one)."""
@@ -367,7 +383,7 @@ class RunReader:
         level = effective_level(rd, result, rule, rule_id, self.overrides, rwhere, kind)
         location = primary_location(
             rd, result, rwhere, self.normaliser, self.base_ids, self.artifacts, out.lines,
-            (self.logicals, self.where), self._paths,
+            (self.logicals, self.where), self._paths, self.texts,
         )
         props = result.get("properties")
         if type(props) is not dict:
@@ -403,9 +419,13 @@ class RunReader:
                 # A producer that reports an unparsable file as a result (ruff): not analysed.
                 out.not_analysed.add(finding.location.path)
         loc = finding.location
-        if not all(t.isascii() for t in (finding.message, loc.snippet, loc.path, loc.function,
-                                         finding.rule_id, finding.rule_name,
-                                         finding.native_severity, finding.native_confidence)):
+        texts = (finding.message, loc.snippet, loc.path, loc.function, finding.rule_id,
+                 finding.rule_name, finding.native_severity, finding.native_confidence)
+        if max(map(len, texts)) > MAX_TEXT:
+            name, text = max(zip(_TEXT_NAMES, texts, strict=True), key=lambda t: len(t[1]))
+            raise rd.fail(rwhere, f"its {name} is {len(text):,} characters long, above the "
+                                  f"limit of {MAX_TEXT:,}")
+        if not all(t.isascii() for t in texts):
             finding = _without_lone_surrogates(finding)
         out.findings.append(finding)
         return finding
@@ -436,6 +456,12 @@ class RunReader:
         drop_shared_fingerprints(self.out)
         return self.out
 
+
+MAX_TEXT = 1 << 20
+"""The longest text a finding may carry, in characters (its message, snippet, path...): a
+string of megabytes is no finding's text, and each would be stored once per release."""
+_TEXT_NAMES = ("message", "snippet", "path", "function", "rule id", "rule name",
+               "native severity", "native confidence")
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 """Half of a UTF-16 pair: JSON can escape one alone (``\\ud800``), which is no Unicode text.
