@@ -7,6 +7,7 @@ failed on findings (and only that); 2 usage; 3 bad input; 4 bad configuration or
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
@@ -812,21 +813,22 @@ the start-up's handler answers Ctrl-C, then "answered" (Python's own KeyboardInt
 def _unraisable(unraisable: Any) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
         # Raised in this hook, the interrupt would be dropped again: it is sent once the
-        # hook has returned to the code that was running.
+        # hook has returned to the code that was running. A bare thread: ``threading``'s
+        # bookkeeping takes a lock that the interrupted code may hold.
+        import _thread
         import threading
 
-        threading.Thread(target=_interrupt_after, args=(sys._getframe(),),
-                         name="triage-interrupt", daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # no new thread at interpreter shutdown
+            _thread.start_new_thread(_interrupt_after, (sys._getframe(),
+                                                        threading.main_thread().ident or 0))
         return
     sys.__unraisablehook__(unraisable)
 
 
-def _interrupt_after(hook: Any) -> None:
-    """Send SIGINT to this process once the main thread has left the frame ``hook``."""
-    import threading
+def _interrupt_after(hook: Any, main: int) -> None:
+    """Send SIGINT to this process once thread ``main`` has left the frame ``hook``."""
     import time
 
-    main = threading.main_thread().ident or 0
     while True:
         frame = sys._current_frames().get(main)
         while frame is not None and frame is not hook:

@@ -610,6 +610,7 @@ def test_a_nul_byte_in_a_uri_reads_no_source_file(tmp_path: Path) -> None:
     ('{{"runs": [], "version": "2.1.0", "runs": [{run}]}}', "runs"),
     ('{{"version": "2.1.0", "runs": [{run_and_results}]}}', "runs[0].results"),
     ('{{"version": "2.1.0", "runs": [{run}, {run_and_results}]}}', "runs[1].results"),
+    ('{{"version": "2.1.0", "runs": [{no_results}, {run_and_results}]}}', "runs[1].results"),
 ])
 def test_runs_or_results_given_twice_are_bad_input_on_every_path(
         tmp_path: Path, shape: str, where: str) -> None:
@@ -618,8 +619,10 @@ def test_runs_or_results_given_twice_are_bad_input_on_every_path(
     run = _real("3.16.1", "bandit")["runs"][0]
     text = json.dumps(run)
     more = json.dumps(run["results"][:3])
+    no_results = json.dumps({k: v for k, v in run.items() if k != "results"})
     log = _write(tmp_path, "bandit.sarif", shape.format(
-        run=text, run_and_results=f'{text[:-1]}, "results": {more}}}').encode())
+        run=text, run_and_results=f'{text[:-1]}, "results": {more}}}',
+        no_results=no_results).encode())
     message = (f"bandit.sarif: {where}: given twice, so which one holds is ambiguous "
                "(RFC 8259 section 4)")
     assert str(_error(log)) == message

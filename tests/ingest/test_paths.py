@@ -152,3 +152,14 @@ def test_real_ruff_log_reads_snippets_from_the_source_root(tmp_path: Path) -> No
         assert not f.location.path.startswith("/")
         lines = range(f.location.start_line, f.location.end_line + 1)
         assert f.location.snippet == "\n".join(f"{f.location.path} line {n}" for n in lines)
+
+
+def test_read_lines_counts_lines_as_scanners_do(tmp_path: Path) -> None:
+    # Legacy C code keeps page breaks (form feeds) between functions; a scanner's line 4
+    # is the fourth line ended by LF, CR LF or CR, whatever other control characters it
+    # holds (``str.splitlines`` would break at the form feed, the U+2028 and the \x1c too).
+    (tmp_path / "io.c").write_bytes(
+        b"int a;\r\n\x0c\r\nint b; /* \xe2\x80\xa8 \x1c */\rint gets_input(void);\n")
+    n = PathNormaliser(source_root=tmp_path)
+    assert n.read_lines("io.c", 4, 4) == "int gets_input(void);"
+    assert n.read_lines("io.c", 2, 3) == "\x0c\nint b; /* \u2028 \x1c */"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from triage.ingest.paths import PathNormaliser
+from triage.ingest.reader import MAX_TEXT
+from triage.ingest.regions import TEXTS_KEPT
 from triage.ingest.sarif import read_sarif
 from triage.ingest.stream import Spool, stream_sarif
 from triage.model import Finding
@@ -75,16 +78,18 @@ def test_char_offsets_lead_to_the_lines_the_producer_wrote(tmp_path: Path, name:
     assert [f.location.snippet for f in streamed] == [f.location.snippet for f in whole]
 
 
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.encodebytes],
+                         ids=["base64", "MIME base64 in lines of 76"])
 @pytest.mark.parametrize("name", SAMPLES)
-def test_byte_offsets_and_base64_contents_lead_to_the_same_lines(tmp_path: Path,
-                                                                 name: str) -> None:
+def test_byte_offsets_and_base64_contents_lead_to_the_same_lines(
+        tmp_path: Path, name: str, encode: Any) -> None:
     (given,) = read_sarif([DATA / name], PathNormaliser())
     doc = _without_lines(name)
     for run in doc["runs"]:
         texts = [a["contents"]["text"] for a in run["artifacts"]]
         for artifact in run["artifacts"]:
             text = artifact["contents"].pop("text").encode("utf-8")
-            artifact["contents"]["binary"] = base64.b64encode(text).decode("ascii")
+            artifact["contents"]["binary"] = encode(text).decode("ascii")
         for result in run["results"]:
             location = result["locations"][0]["physicalLocation"]
             region, text = location["region"], texts[location["artifactLocation"]["index"]]
@@ -136,3 +141,95 @@ def test_an_offset_past_the_end_of_the_text_keeps_the_finding_without_a_line(
     assert _where(whole) == _where(streamed)
     assert whole[0].location.start_line is None
     assert [f.location.start_line for f in whole[1:]] == [22, 26, 30, 34, 39, 44]
+
+
+def test_lines_end_at_the_runs_newline_sequences(tmp_path: Path) -> None:
+    # SARIF 3.14.16: CR LF and LF unless the run names its own; a bare CR is none of them.
+    name = "sarif-sdk__CweGhasSample.sarif"
+    (given,) = read_sarif([DATA / name], PathNormaliser())
+    doc = _without_lines(name)
+    contents = doc["runs"][0]["artifacts"][0]["contents"]
+    contents["text"] = contents["text"].replace("\n", "\r")  # the offsets stay as they are
+    whole, streamed = _both_ways(_write(tmp_path, name, doc))
+    assert [w[1:3] for w in _where(whole)] == [(1, 1)] * len(given.findings)
+    assert _where(streamed) == _where(whole)
+    doc["runs"][0]["newlineSequences"] = ["\r"]
+    whole, streamed = _both_ways(_write(tmp_path, name, doc))
+    assert _where(whole) == _where(streamed) == _where(given.findings)
+
+
+@pytest.mark.parametrize(("kind", "offset", "column"),
+                         [("utf16CodeUnits", 10, 6), ("unicodeCodePoints", 8, 5)])
+def test_offsets_and_columns_count_in_the_runs_column_kind(
+        tmp_path: Path, kind: str, offset: int, column: int) -> None:
+    # SARIF 3.14.17: a character beyond U+FFFF is two UTF-16 code units, one code point.
+    name = "sarif-sdk__CweGhasSample.sarif"
+    doc = _without_lines(name)
+    run = doc["runs"][0]
+    run["columnKind"] = kind
+    run["artifacts"][0]["contents"]["text"] = "a\U0001f600b\nc\U0001f600d = 1\n"
+    # Line 2 starts at code point 4 (unit 5); its "= 1" at code point 8 (unit 10).
+    _regions(doc)[0].update(charOffset=offset, charLength=3)
+    whole, streamed = _both_ways(_write(tmp_path, name, doc))
+    assert _where(whole)[0][1:] == _where(streamed)[0][1:] == (2, 2, column)
+    assert whole[0].location.snippet == "c\U0001f600d = 1"
+
+
+def test_a_long_source_line_is_cut_to_the_longest_text_not_refused(tmp_path: Path) -> None:
+    # A minified file: one line of 1.6 million characters, read because the log shows none.
+    root = tmp_path / "checkout"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "app.min.js").write_text("var a=1;" * 200_000 + "\n", encoding="utf-8")
+    doc = json.loads((DATA.parent.parent.parent / "sample_sarif" / "pymodbus" / "3.16.1" /
+                      "bandit.sarif").read_text(encoding="utf-8"))
+    location = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    location["artifactLocation"]["uri"] = "web/app.min.js"
+    location["region"] = {"startLine": 1}
+    whole, streamed = _both_ways(_write(tmp_path, "bandit.sarif", doc), root)
+    assert len(whole[0].location.snippet) == len(streamed[0].location.snippet) == MAX_TEXT
+    assert whole[0].location.snippet == streamed[0].location.snippet
+
+
+def test_a_run_keeps_few_source_texts_at_hand(tmp_path: Path) -> None:
+    # Thirty files of 1 MB under the source root, each named by offsets alone: at most
+    # ``TEXTS_KEPT`` of their texts are held at once, not all thirty.
+    name = "sarif-sdk__CweGhasSample.sarif"
+    doc = _without_lines(name)
+    run = doc["runs"][0]
+    template = run["results"][0]
+    run["artifacts"], run["results"] = [], []
+    root = tmp_path / "checkout"
+    root.mkdir()
+    line = "x = 1  # " + "y" * 40 + "\n"
+    for i in range(30):
+        (root / f"m{i}.txt").write_text(line * 20_000, encoding="utf-8")
+        result = json.loads(json.dumps(template))
+        location = result["locations"][0]["physicalLocation"]
+        location["artifactLocation"] = {"uri": f"m{i}.txt"}
+        location["region"] = {"charOffset": len(line) * (i + 5), "charLength": 5}
+        run["results"].append(result)
+    del run["originalUriBaseIds"]
+    log = _write(tmp_path, name, doc)
+    tracemalloc.start()
+    try:
+        (scan,) = read_sarif([log], PathNormaliser(root))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [f.location.start_line for f in scan.findings] == [i + 6 for i in range(30)]
+    one = len(line) * 20_000
+    # Each text held is its bytes and its characters: all thirty would be 60 MB and more.
+    assert TEXTS_KEPT <= 8
+    assert peak < 15 * 2 * one, peak
+
+
+def test_an_artifact_no_result_names_never_fails_the_log(tmp_path: Path) -> None:
+    name = "sarif-sdk__GroupingSample.sarif"
+    (given,) = read_sarif([DATA / name], PathNormaliser())
+    doc = _without_lines(name)
+    for run in doc["runs"]:
+        run["artifacts"].insert(0, {"location": {"uri": "../../outside.ts"}})
+        for result in run["results"]:
+            del result["locations"][0]["physicalLocation"]["artifactLocation"]["index"]
+    whole, streamed = _both_ways(_write(tmp_path, name, doc))
+    assert _where(whole) == _where(streamed) == _where(given.findings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from triage.errors import BadInputError, place
 from triage.ingest.adapters.base import changed
 from triage.ingest.functions import FunctionLocator, logical_function
 from triage.ingest.paths import PathNormaliser
@@ -128,9 +129,9 @@ def primary_location(
         context = rd.opt_obj(phys, "contextRegion", pwhere)
         if context:
             cwhere = f"{pwhere}.contextRegion"
-            c_start = rd.opt_int(context, "startLine", cwhere)
+            c_start = _counted(rd, context, "startLine", cwhere)
             remember_lines(lines, path, c_start,
-                           rd.opt_int(context, "endLine", cwhere) or c_start,
+                           _counted(rd, context, "endLine", cwhere) or c_start,
                            rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
                                       f"{cwhere}.snippet"))
     if not text and start is not None:
@@ -227,5 +228,8 @@ def artifact_path(
     if path == ".." or path.startswith("../"):
         # A relative path that climbs above the tree it is relative to names no file of the
         # repository (``../../etc/passwd``): the log is wrong, or written to mislead.
-        raise rd.fail(named, f"{uri!r} climbs out of the source root (to {path!r})")
+        raise BadInputError(
+            place(rd.name, named, f"{uri!r} climbs out of the source root (to {path!r})"),
+            hint="paths are read relative to the repository's root: run the scanner there, "
+                 "so that every file it names lies inside it")
     return path

@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from triage.ingest.reader import MAX_TEXT
+
 _DRIVE = re.compile(r"^/?([A-Za-z]):/")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 # A web view of a repository at a commit or branch: GitHub and Gitea ``/blob/REF/``,
@@ -40,7 +42,6 @@ class PathNormaliser:
             sorted({r.rstrip("/") + "/" for r in roots if r}, key=len, reverse=True)
         )
         self._lines = lru_cache(maxsize=256)(self._file_lines)
-        self.source_bytes = lru_cache(maxsize=8)(self._source_bytes)  # type: ignore[method-assign]
         # A log names each file many times: normalise each (uri, base) once.
         self.normalise = lru_cache(maxsize=65536)(self._normalise)  # type: ignore[method-assign]
 
@@ -109,25 +110,27 @@ class PathNormaliser:
         lines = self._lines(path)
         if not lines or start < 1:
             return ""
-        return "\n".join(lines[start - 1 : min(end, start + 50)])
+        return "\n".join(lines[start - 1 : min(end, start + 50)])[:MAX_TEXT]
 
     def _file_lines(self, path: str) -> tuple[str, ...]:
         target = self.source_file(path)
         if target is None:
             return ()
         try:
-            return tuple(target.read_text(encoding="utf-8", errors="replace").splitlines())
+            # Universal newlines make CR LF and CR an LF; lines end there and nowhere else,
+            # as scanners count them (not at a form feed, which ``splitlines`` breaks at).
+            lines = target.read_text(encoding="utf-8", errors="replace").split("\n")
         except OSError:
             return ()
+        if lines[-1] == "":
+            lines.pop()
+        return tuple(lines)
 
     def source_bytes(self, path: str) -> bytes | None:
         """The bytes of ``path`` under the source root, what offsets are counted out in.
 
         None where ``source_file`` gives none, or above ``MAX_SOURCE_BYTES``.
         """
-        return self._source_bytes(path)
-
-    def _source_bytes(self, path: str) -> bytes | None:
         target = self.source_file(path)
         try:
             if target is None or target.stat().st_size > MAX_SOURCE_BYTES:

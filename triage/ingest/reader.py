@@ -9,6 +9,10 @@ from triage.errors import BadInputError, place
 
 INT_LIMIT = 2**31
 """Integers the reader accepts lie in -INT_LIMIT .. INT_LIMIT - 1."""
+MAX_TEXT = 1 << 20
+"""The longest text a finding may carry, in characters (its message, snippet, path...): a
+string of megabytes in a log is no finding's text, and each would be stored once per
+release. A snippet read from the source tree is cut to it."""
 
 
 _TYPE_NAMES = {

@@ -37,7 +37,7 @@ from triage.ingest.locations import (
     with_functions,
 )
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.reader import Reader
+from triage.ingest.reader import MAX_TEXT, Reader
 from triage.ingest.regions import ArtifactTexts
 from triage.ingest.rule_table import (
     RuleTable,
@@ -100,7 +100,8 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     if "runs" not in doc:
         raise rd.fail("runs", "missing; a SARIF log needs a runs array")
     rd.arr(doc["runs"], "runs")
-    if raw.count(b'"runs"') > 1 or raw.count(b'"results"') > len(doc["runs"]):
+    if raw.count(b'"runs"') > 1 or raw.count(b'"results"') > sum(
+            1 for run in doc["runs"] if type(run) is dict and "results" in run):
         # Perhaps a member given twice, which the parser took the last of.
         from triage.ingest.outline import check_given_once
 
@@ -360,7 +361,7 @@ class RunReader:
         # A run names each file many times: each (uri, uriBaseId) is resolved once.
         self._paths: dict[tuple[str, str | None], str] = {}
         self.texts = ArtifactTexts(
-            rd, self.artifacts, where,
+            rd, run, self.artifacts, where,
             lambda art, awhere: artifact_path(rd, art, awhere, normaliser, self.base_ids,
                                               self.artifacts),
             normaliser.source_bytes)
@@ -457,9 +458,6 @@ class RunReader:
         return self.out
 
 
-MAX_TEXT = 1 << 20
-"""The longest text a finding may carry, in characters (its message, snippet, path...): a
-string of megabytes is no finding's text, and each would be stored once per release."""
 _TEXT_NAMES = ("message", "snippet", "path", "function", "rule id", "rule name",
                "native severity", "native confidence")
 
