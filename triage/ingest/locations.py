@@ -129,9 +129,12 @@ def primary_location(
         context = rd.opt_obj(phys, "contextRegion", pwhere)
         if context:
             cwhere = f"{pwhere}.contextRegion"
-            c_start = _counted(rd, context, "startLine", cwhere)
-            remember_lines(lines, path, c_start,
-                           _counted(rd, context, "endLine", cwhere) or c_start,
+            c_start, c_end = context.get("startLine"), context.get("endLine")
+            if c_start is not None and not (type(c_start) is int and 1 <= c_start < INT_LIMIT):
+                c_start = _counted(rd, context, "startLine", cwhere)
+            if c_end is not None and not (type(c_end) is int and 1 <= c_end < INT_LIMIT):
+                c_end = _counted(rd, context, "endLine", cwhere)
+            remember_lines(lines, path, c_start, c_end or c_start,
                            rd.opt_str(rd.opt_obj(context, "snippet", cwhere), "text",
                                       f"{cwhere}.snippet"))
     if not text and start is not None:

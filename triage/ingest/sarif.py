@@ -422,11 +422,12 @@ class RunReader:
         loc = finding.location
         texts = (finding.message, loc.snippet, loc.path, loc.function, finding.rule_id,
                  finding.rule_name, finding.native_severity, finding.native_confidence)
-        if max(map(len, texts)) > MAX_TEXT:
+        joined = "".join(texts)  # one look at them all: read for every result
+        if len(joined) > MAX_TEXT and max(map(len, texts)) > MAX_TEXT:
             name, text = max(zip(_TEXT_NAMES, texts, strict=True), key=lambda t: len(t[1]))
             raise rd.fail(rwhere, f"its {name} is {len(text):,} characters long, above the "
                                   f"limit of {MAX_TEXT:,}")
-        if not all(t.isascii() for t in texts):
+        if not joined.isascii() and _LONE_SURROGATE.search(joined):
             finding = _without_lone_surrogates(finding)
         out.findings.append(finding)
         return finding
