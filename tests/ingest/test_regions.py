@@ -233,3 +233,33 @@ def test_an_artifact_no_result_names_never_fails_the_log(tmp_path: Path) -> None
             del result["locations"][0]["physicalLocation"]["artifactLocation"]["index"]
     whole, streamed = _both_ways(_write(tmp_path, name, doc))
     assert _where(whole) == _where(streamed) == _where(given.findings)
+
+
+@pytest.mark.parametrize(("encoding", "where"), [
+    ({"encoding": "windows-1252"}, "artifact"),
+    ({"defaultEncoding": "windows-1252"}, "run"),
+    ({}, "none: UTF-8"),
+])
+def test_offsets_count_in_the_artifacts_encoding(tmp_path: Path, encoding: dict[str, str],
+                                                 where: str) -> None:
+    # SARIF 3.24.9, 3.14.24: legacy sources are often Windows-1252, where "Ã©" is two
+    # characters; read as UTF-8, its two bytes are one ("é") and every later offset is off.
+    name = "sarif-sdk__CweGhasSample.sarif"
+    doc = _without_lines(name)
+    run = doc["runs"][0]
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "io.c").write_bytes("/* Ã© */\nint gets_input(void);\n".encode("windows-1252"))
+    del run["originalUriBaseIds"]
+    run["artifacts"] = [{"location": {"uri": "io.c"}}]
+    if where == "artifact":
+        run["artifacts"][0].update(encoding)
+    else:
+        run.update(encoding)
+    location = run["results"][0]["locations"][0]["physicalLocation"]
+    location["artifactLocation"] = {"uri": "io.c", "index": 0}
+    location["region"] = {"charOffset": 13, "charLength": 10}  # "gets_input"
+    whole, streamed = _both_ways(_write(tmp_path, name, doc), root)
+    assert _where(whole)[0] == _where(streamed)[0]
+    assert whole[0].location.snippet == "int gets_input(void);"
+    assert whole[0].location.start_column == (6 if where.startswith("none") else 5)

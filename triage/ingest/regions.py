@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 from array import array
 from bisect import bisect_right
@@ -28,7 +29,7 @@ SNIPPET_LINES = 51
 """At most this many lines of a region make its snippet, as ``PathNormaliser.read_lines``."""
 
 DEFAULT_NEWLINES = ("\r\n", "\n")
-"""SARIF 3.14.16: the line breaks of a run that names none (``newlineSequences``)."""
+"""SARIF 3.14.26: the line breaks of a run that names none (``newlineSequences``)."""
 
 TEXTS_KEPT = 8
 """How many artifacts' texts a run keeps at hand: a log gives a file's results together."""
@@ -46,36 +47,36 @@ class Located:
 class Text:
     """An artifact's contents with where each of its lines begins.
 
-    Lines end at the run's ``newlineSequences`` (SARIF 3.14.16; CR LF and LF by default).
+    Lines end at the run's ``newlineSequences`` (SARIF 3.14.26; CR LF and LF by default).
     As characters or as bytes: ``charOffset`` counts in the one, ``byteOffset`` in the
     other; characters are code points, or UTF-16 code units where the run's
-    ``columnKind`` says so (SARIF 3.14.17), and so are the columns found.
+    ``columnKind`` says so (SARIF 3.14.27), and so are the columns found.
     """
 
     def __init__(self, contents: str | bytes, newlines: tuple[str, ...] = DEFAULT_NEWLINES,
-                 utf16: bool = False) -> None:
-        self.contents, self.utf16 = contents, utf16
-        ordered = sorted(newlines, key=len, reverse=True)  # CR LF before CR and LF
-        self._break = re.compile("|".join(map(re.escape, ordered)))
+                 utf16: bool = False, encoding: str = "utf-8") -> None:
+        self.contents, self.utf16, self.encoding = contents, utf16, encoding
+        # Tried in the run's order at each place (SARIF 3.14.26): so does an alternation.
+        self._break = re.compile("|".join(map(re.escape, newlines)))
         self._break_bytes = re.compile(b"|".join(
-            re.escape(n.encode("utf-8", "surrogatepass")) for n in ordered))
+            re.escape(n.encode(encoding, "replace")) for n in newlines))
         self._chars: tuple[str, array[int]] | None = None
         self._bytes: tuple[bytes, array[int]] | None = None
         self._wide: array[int] | None = None
 
     def chars(self) -> tuple[str, array[int]]:
-        """The text as characters (UTF-8 when it came as bytes) and its line starts."""
+        """The text as characters (decoded when it came as bytes) and its line starts."""
         if self._chars is None:
             text = self.contents if isinstance(self.contents, str) else self.contents.decode(
-                "utf-8", "replace")
+                self.encoding, "replace")
             self._chars = text, array("q", [0, *(m.end() for m in self._break.finditer(text))])
         return self._chars
 
     def bytes(self) -> tuple[bytes, array[int]]:
-        """The text as bytes (UTF-8 when it came as characters) and its line starts."""
+        """The text as bytes (encoded when it came as characters) and its line starts."""
         if self._bytes is None:
             data = self.contents if isinstance(self.contents, bytes) else self.contents.encode(
-                "utf-8", "surrogatepass")
+                self.encoding, "replace")
             self._bytes = data, array("q", [0, *(m.end() for m in
                                                 self._break_bytes.finditer(data))])
         return self._bytes
@@ -104,10 +105,11 @@ class Text:
                 return None
             start, end = self._lines(starts, offset, length, len(data))
             first = starts[start - 1]
-            before = data[first:offset].decode("utf-8", "replace")
+            before = data[first:offset].decode(self.encoding, "replace")
             column = self._units(before, 0, len(before)) + 1
             return Located(start, end, column, self._snippet(
-                data[first:self._stop(starts, start, end, len(data))].decode("utf-8", "replace")))
+                data[first:self._stop(starts, start, end, len(data))].decode(self.encoding,
+                                                                             "replace")))
         text, starts = self.chars()
         if self.utf16:
             offset, length = (self._code_point(offset),
@@ -182,7 +184,7 @@ class ArtifactTexts:
             index = self._indexes().get(path)
         found = self._kept(index, self._embedded) if index is not None else None
         if found is None and path:
-            found = self._kept(path, self._source)
+            found = self._kept(path, lambda known: self._source(known, index))
         return found
 
     def _kept(self, key: Any, read: Callable[[Any], Text | None]) -> Text | None:
@@ -194,8 +196,12 @@ class ArtifactTexts:
             self._texts.popitem(last=False)
         return found
 
-    def _made(self, contents: str | bytes) -> Text:
-        """A text with the run's line breaks and column unit (read once, when first asked)."""
+    def _made(self, contents: str | bytes, index: int | None) -> Text:
+        """A text with the run's line breaks and column unit, and the artifact's encoding.
+
+        SARIF 3.24.9 and 3.14.24: the artifact's ``encoding``, else the run's
+        ``defaultEncoding``, else UTF-8; a name Python does not know reads as UTF-8.
+        """
         if self._kind is None:
             newlines = self.rd.opt_arr(self.run, "newlineSequences", self.where)
             for i, n in enumerate(newlines):
@@ -206,11 +212,15 @@ class ArtifactTexts:
             kind = self.rd.opt_word(self.run, "columnKind", self.where,
                                     frozenset({"utf16CodeUnits", "unicodeCodePoints"}))
             self._kind = tuple(newlines) or DEFAULT_NEWLINES, kind == "utf16CodeUnits"
-        return Text(contents, *self._kind)
+        entry = self.artifacts[index] if index is not None else None
+        named = entry.get("encoding") if type(entry) is dict else None
+        if type(named) is not str:
+            named = self.run.get("defaultEncoding")
+        return Text(contents, *self._kind, encoding=_codec(named))
 
-    def _source(self, path: str) -> Text | None:
+    def _source(self, path: str, index: int | None) -> Text | None:
         data = self.source_bytes(path)
-        return None if data is None else self._made(data)
+        return None if data is None else self._made(data, index)
 
     def _indexes(self) -> dict[str, int]:
         """Each artifact's resolved path to its index, the first where several name one.
@@ -239,12 +249,23 @@ class ArtifactTexts:
             return None
         cwhere = f"{awhere}.contents"
         if "text" in contents:
-            return self._made(self.rd.opt_str(contents, "text", cwhere))
+            return self._made(self.rd.opt_str(contents, "text", cwhere), index)
         binary = self.rd.opt_str(contents, "binary", cwhere)
         if not binary:
             return None
         try:
             # MIME base64 (RFC 2045) may break its lines: the breaks are no part of it.
-            return self._made(base64.b64decode("".join(binary.split()), validate=True))
+            data = base64.b64decode("".join(binary.split()), validate=True)
         except (binascii.Error, ValueError):
             raise self.rd.fail(f"{cwhere}.binary", "not base64 (SARIF 3.3.3)") from None
+        return self._made(data, index)
+
+
+def _codec(name: Any) -> str:
+    """The Python codec of an IANA character set name; UTF-8 for none, or an unknown one."""
+    if type(name) is not str or not name:
+        return "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return "utf-8"
