@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from triage.errors import BadInputError
 from triage.ingest.paths import PathNormaliser
 from triage.ingest.reader import MAX_TEXT
 from triage.ingest.regions import TEXTS_KEPT
@@ -239,6 +240,8 @@ def test_an_artifact_no_result_names_never_fails_the_log(tmp_path: Path) -> None
     ({"encoding": "windows-1252"}, "artifact"),
     ({"defaultEncoding": "windows-1252"}, "run"),
     ({}, "none: UTF-8"),
+    ({"encoding": "x-klingon-8"}, "none: a name Python does not know, UTF-8"),
+    ({"defaultEncoding": "rot13"}, "none: a codec that is no character set, UTF-8"),
 ])
 def test_offsets_count_in_the_artifacts_encoding(tmp_path: Path, encoding: dict[str, str],
                                                  where: str) -> None:
@@ -252,7 +255,7 @@ def test_offsets_count_in_the_artifacts_encoding(tmp_path: Path, encoding: dict[
     (root / "io.c").write_bytes("/* Ã© */\nint gets_input(void);\n".encode("windows-1252"))
     del run["originalUriBaseIds"]
     run["artifacts"] = [{"location": {"uri": "io.c"}}]
-    if where == "artifact":
+    if "encoding" in encoding:
         run["artifacts"][0].update(encoding)
     else:
         run.update(encoding)
@@ -263,3 +266,13 @@ def test_offsets_count_in_the_artifacts_encoding(tmp_path: Path, encoding: dict[
     assert _where(whole)[0] == _where(streamed)[0]
     assert whole[0].location.snippet == "int gets_input(void);"
     assert whole[0].location.start_column == (6 if where.startswith("none") else 5)
+
+
+def test_an_encoding_that_is_no_string_is_bad_input(tmp_path: Path) -> None:
+    name = "sarif-sdk__CweGhasSample.sarif"
+    doc = _without_lines(name)
+    doc["runs"][0]["artifacts"][0]["encoding"] = 7
+    with pytest.raises(BadInputError) as info:
+        read_sarif([_write(tmp_path, name, doc)], PathNormaliser())
+    assert str(info.value) == (f"{name}: runs[0].artifacts[0].encoding: expected a string, "
+                               "got a number")

@@ -13,7 +13,7 @@ from triage.errors import BadInputError, place
 from triage.ingest.adapters.base import changed
 from triage.ingest.functions import FunctionLocator, logical_function
 from triage.ingest.paths import PathNormaliser
-from triage.ingest.reader import INT_LIMIT, Reader
+from triage.ingest.reader import INT_LIMIT, MAX_TEXT, Reader
 from triage.ingest.regions import ArtifactTexts, offsets_of
 from triage.model import Finding, Location
 
@@ -227,12 +227,15 @@ def artifact_path(
             named = f"{where}.index"
     if not uri:
         return ""
+    if len(uri) > MAX_TEXT:  # before any work on it: no path is a megabyte long
+        raise rd.fail(named, f"{len(uri):,} characters long, above the limit of {MAX_TEXT:,}")
     path = normaliser.normalise(uri, base_ids.get(base, "") if base else "")
     if path == ".." or path.startswith("../"):
         # A relative path that climbs above the tree it is relative to names no file of the
         # repository (``../../etc/passwd``): the log is wrong, or written to mislead.
+        shown = uri if len(uri) <= 120 else f"{uri[:80]}...{uri[-30:]}"
         raise BadInputError(
-            place(rd.name, named, f"{uri!r} climbs out of the source root (to {path!r})"),
+            place(rd.name, named, f"{shown!r} climbs out of the source root"),
             hint="paths are read relative to the repository's root: run the scanner there, "
                  "so that every file it names lies inside it")
     return path

@@ -26,6 +26,8 @@ _REPO_ROOT = re.compile(
 )
 
 
+PATH_MAX = 4096
+"""The longest path the system opens a file by (Linux's ``PATH_MAX``), in characters."""
 MAX_SOURCE_BYTES = 64 << 20
 """The largest source file read to count a region's offsets in: no source file is larger."""
 
@@ -145,8 +147,8 @@ class PathNormaliser:
         None without a source root, for an absolute path, and for one that resolves outside
         the root (``..``, a symbolic link out of it) or to no regular file.
         """
-        if not self.source_root or not path or path.startswith("/"):
-            return None
+        if not self.source_root or not path or path.startswith("/") or len(path) > PATH_MAX:
+            return None  # longer than any path a file can be opened by: resolving costs more
         try:
             target = (self.source_root / path).resolve()
             if not target.is_relative_to(self.source_root) or not target.is_file():

@@ -200,7 +200,7 @@ class ArtifactTexts:
         """A text with the run's line breaks and column unit, and the artifact's encoding.
 
         SARIF 3.24.9 and 3.14.24: the artifact's ``encoding``, else the run's
-        ``defaultEncoding``, else UTF-8; a name Python does not know reads as UTF-8.
+        ``defaultEncoding``, else UTF-8 (``_codec``).
         """
         if self._kind is None:
             newlines = self.rd.opt_arr(self.run, "newlineSequences", self.where)
@@ -212,10 +212,11 @@ class ArtifactTexts:
             kind = self.rd.opt_word(self.run, "columnKind", self.where,
                                     frozenset({"utf16CodeUnits", "unicodeCodePoints"}))
             self._kind = tuple(newlines) or DEFAULT_NEWLINES, kind == "utf16CodeUnits"
-        entry = self.artifacts[index] if index is not None else None
-        named = entry.get("encoding") if type(entry) is dict else None
-        if type(named) is not str:
-            named = self.run.get("defaultEncoding")
+        named = ""
+        if index is not None and type(self.artifacts[index]) is dict:
+            named = self.rd.opt_str(self.artifacts[index], "encoding",
+                                    f"{self.where}.artifacts[{index}]")
+        named = named or self.rd.opt_str(self.run, "defaultEncoding", self.where)
         return Text(contents, *self._kind, encoding=_codec(named))
 
     def _source(self, path: str, index: int | None) -> Text | None:
@@ -261,11 +262,17 @@ class ArtifactTexts:
         return self._made(data, index)
 
 
-def _codec(name: Any) -> str:
-    """The Python codec of an IANA character set name; UTF-8 for none, or an unknown one."""
-    if type(name) is not str or not name:
+def _codec(name: str) -> str:
+    """The Python codec of an IANA character set name.
+
+    UTF-8 for none, for a name Python does not know (IANA names more character sets than
+    Python has codecs), and for a codec that is no character set (``rot13``, ``base64``).
+    """
+    if not name:
         return "utf-8"
     try:
-        return codecs.lookup(name).name
-    except (LookupError, ValueError):
+        codec = codecs.lookup(name).name
+        "a\n".encode(codec).decode(codec)
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
         return "utf-8"
+    return codec

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -75,14 +76,16 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
         if doc is None:
             with collector_paused():
-                doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise BadInputError(place(name, f"byte {e.start}", "not UTF-8 text")) from e
-    except (RecursionError, ValueError) as e:
+                doc = json.loads(raw.decode("utf-8"), parse_constant=_no_json_number,
+                                 parse_float=_finite)
+    except (UnicodeDecodeError, RecursionError, ValueError) as e:
         # Named by the value it breaks, as the streaming path names it; the line and column
-        # are for an editor.
+        # (or the byte) are for an editor.
         from triage.ingest.outline import broken_at
 
+        if isinstance(e, UnicodeDecodeError):
+            raise BadInputError(place(name, broken_at(path), f"not UTF-8 text (byte {e.start})"),
+                                hint="check that the file is SARIF 2.1.0 as written") from e
         if isinstance(e, RecursionError):
             what = "nested too deeply to read"
         elif isinstance(e, json.JSONDecodeError):
@@ -107,6 +110,22 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
 
         check_given_once(raw, name)
     return doc, raw
+
+
+def _no_json_number(word: str) -> float:
+    """``NaN``, ``Infinity``, ``-Infinity``: Python's parser takes them; JSON has no such."""
+    raise ValueError(f"{word} is no JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; refused where it overflows a double (``1e400``).
+
+    The streaming parser refuses it too.
+    """
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large for a double")
+    return value
 
 
 @contextmanager
