@@ -59,15 +59,16 @@ class TriageGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map errors to exit codes, never a traceback unless --debug."""
         try:
-            if _AS_COMMAND[0] == "early":  # the start-up's own answer to Ctrl-C ends here
-                _AS_COMMAND[0] = "answered"
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-            result = super().invoke(ctx)
+            try:
+                if _AS_COMMAND[0] == "early":  # the start-up's own answer to Ctrl-C ends here
+                    _AS_COMMAND[0] = "answered"
+                    signal.signal(signal.SIGINT, signal.default_int_handler)
+                return super().invoke(ctx)
+            finally:
+                _settled()  # before the answer below is given
         except (click.exceptions.Exit, click.ClickException, click.Abort):
-            _settled()
             raise
         except KeyboardInterrupt:
-            _settled()
             # Interrupted by the user: 128 + SIGINT, never 1 (that means the gate failed).
             # A write that committed before the interrupt stays: say so.
             store = ctx.obj["ctx"].store if ctx.obj and "ctx" in ctx.obj else None
@@ -75,13 +76,11 @@ class TriageGroup(click.Group):
                        if store is not None and store.committed else "interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
-            _settled()
             # The reader of stdout went away (`triage gate | head`): not a bug, and not exit
             # 1 either (that means the gate failed), so no traceback and 128 + SIGPIPE.
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
         except TriageError as e:
-            _settled()
             click.echo(f"error: {e}", err=True)
             if e.hint:
                 click.echo(f"hint: {e.hint}", err=True)
@@ -89,7 +88,6 @@ class TriageGroup(click.Group):
                 traceback.print_exc()
             ctx.exit(e.exit_code)
         except Exception as e:  # noqa: BLE001 - the last line of defence: a bug, exit 70
-            _settled()
             click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -97,8 +95,6 @@ class TriageGroup(click.Group):
                 click.echo("hint: run again with --debug for the traceback, and report it",
                            err=True)
             ctx.exit(EXIT_INTERNAL)
-        _settled()
-        return result
 
 
 def _context(obj: dict[str, Any]) -> pipeline.Context:

@@ -152,10 +152,7 @@ def primary_location(
 
 def _counted(rd: Reader, region: dict[str, Any], key: str, where: str) -> int | None:
     """A line or column number: an integer from 1 (SARIF 3.30.5-3.30.8), else bad input."""
-    value = rd.opt_int(region, key, where)
-    if value is not None and value < 1:
-        raise rd.fail(f"{where}.{key}", f"{value}, below 1: lines and columns count from 1")
-    return value
+    return rd.opt_int_from(region, key, where, 1, "lines and columns count from 1")
 
 
 def remember_lines(

@@ -95,6 +95,14 @@ class Reader:
             raise self.fail(f"{where}.{key}", f"integer {value} out of range")
         return value
 
+    def opt_int_from(self, parent: dict[str, Any], key: str, where: str, least: int,
+                     why: str) -> int | None:
+        """``opt_int``, and ``BadInputError`` below ``least`` (``why`` says what counts)."""
+        value = self.opt_int(parent, key, where)
+        if value is not None and value < least:
+            raise self.fail(f"{where}.{key}", f"{value}, below {least}: {why}")
+        return value
+
     def opt_word(
         self, parent: dict[str, Any], key: str, where: str, words: Container[str]
     ) -> str:

@@ -64,7 +64,7 @@ class Text:
         self._bytes: tuple[bytes, array[int]] | None = None
         self._wide: array[int] | None = None
 
-    def chars(self) -> tuple[str, array[int]]:
+    def as_chars(self) -> tuple[str, array[int]]:
         """The text as characters (decoded when it came as bytes) and its line starts."""
         if self._chars is None:
             text = self.contents if isinstance(self.contents, str) else self.contents.decode(
@@ -72,7 +72,7 @@ class Text:
             self._chars = text, array("q", [0, *(m.end() for m in self._break.finditer(text))])
         return self._chars
 
-    def bytes(self) -> tuple[bytes, array[int]]:
+    def as_bytes(self) -> tuple[bytes, array[int]]:
         """The text as bytes (encoded when it came as characters) and its line starts."""
         if self._bytes is None:
             data = self.contents if isinstance(self.contents, bytes) else self.contents.encode(
@@ -84,7 +84,7 @@ class Text:
     def _code_point(self, unit: int) -> int:
         """The code point at UTF-16 code unit ``unit`` (characters beyond U+FFFF take two)."""
         if self._wide is None:
-            text = self.chars()[0]
+            text = self.as_chars()[0]
             wide = [i for i, c in enumerate(text) if c > "\uffff"] if text and max(
                 text) > "\uffff" else []
             # Where each of them begins, in code units.
@@ -100,7 +100,7 @@ class Text:
     def locate(self, offset: int, length: int, *, in_bytes: bool) -> Located | None:
         """The region of ``length`` from ``offset`` (0-based), or None past the text's end."""
         if in_bytes:
-            data, starts = self.bytes()
+            data, starts = self.as_bytes()
             if offset > len(data):
                 return None
             start, end = self._lines(starts, offset, length, len(data))
@@ -110,7 +110,7 @@ class Text:
             return Located(start, end, column, self._snippet(
                 data[first:self._stop(starts, start, end, len(data))].decode(self.encoding,
                                                                              "replace")))
-        text, starts = self.chars()
+        text, starts = self.as_chars()
         if self.utf16:
             offset, length = (self._code_point(offset),
                               self._code_point(offset + length) - self._code_point(offset))
@@ -148,13 +148,8 @@ def offsets_of(rd: Reader, region: dict[str, Any], where: str) -> tuple[int, int
     found = None
     for offset_key, length_key, in_bytes in (("charOffset", "charLength", False),
                                              ("byteOffset", "byteLength", True)):
-        offset = rd.opt_int(region, offset_key, where)
-        if offset is not None and offset < -1:
-            raise rd.fail(f"{where}.{offset_key}",
-                          f"{offset}, below -1: an offset is -1 (none) or more")
-        length = rd.opt_int(region, length_key, where)
-        if length is not None and length < 0:
-            raise rd.fail(f"{where}.{length_key}", f"{length}, below 0: a length is 0 or more")
+        offset = rd.opt_int_from(region, offset_key, where, -1, "an offset is -1 (none) or more")
+        length = rd.opt_int_from(region, length_key, where, 0, "a length is 0 or more")
         if found is None and offset is not None and offset != -1:
             found = offset, length or 0, in_bytes
     return found

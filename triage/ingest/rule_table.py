@@ -212,7 +212,4 @@ def security_severity_of(props: dict[str, Any], rule_props: dict[str, Any]) -> f
 
 def _index(rd: Reader, parent: dict[str, Any], key: str, where: str) -> int | None:
     """An array index: an integer from -1, which means none (SARIF 3.27.6, 3.52.5)."""
-    value = rd.opt_int(parent, key, where)
-    if value is not None and value < -1:
-        raise rd.fail(f"{where}.{key}", f"{value}, below -1: an index is -1 (none) or more")
-    return value
+    return rd.opt_int_from(parent, key, where, -1, "an index is -1 (none) or more")

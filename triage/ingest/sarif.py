@@ -84,15 +84,14 @@ def load_log(path: Path) -> tuple[dict[str, Any], bytes]:
         from triage.ingest.outline import broken_at
 
         if isinstance(e, UnicodeDecodeError):
-            raise BadInputError(place(name, broken_at(path), f"not UTF-8 text (byte {e.start})"),
-                                hint="check that the file is SARIF 2.1.0 as written") from e
-        if isinstance(e, RecursionError):
-            what = "nested too deeply to read"
+            what = f"not UTF-8 text (byte {e.start})"
+        elif isinstance(e, RecursionError):
+            what = "not valid JSON: nested too deeply to read"
         elif isinstance(e, json.JSONDecodeError):
-            what = f"{e.msg} (line {e.lineno} column {e.colno})"
-        else:  # an integer of more digits than Python converts (4,300)
-            what = str(e)
-        raise BadInputError(place(name, broken_at(path), f"not valid JSON: {what}"),
+            what = f"not valid JSON: {e.msg} (line {e.lineno} column {e.colno})"
+        else:  # NaN, 1e400, an integer of more digits than Python converts (4,300)
+            what = f"not valid JSON: {e}"
+        raise BadInputError(place(name, broken_at(path), what),
                             hint="check that the file is SARIF 2.1.0 as written") from e
     rd = Reader(name)
     rd.obj(doc, "$")
@@ -447,7 +446,7 @@ class RunReader:
             raise rd.fail(rwhere, f"its {name} is {len(text):,} characters long, above the "
                                   f"limit of {MAX_TEXT:,}")
         if not joined.isascii() and _LONE_SURROGATE.search(joined):
-            finding = _without_lone_surrogates(finding)
+            finding = _without_lone_surrogates(finding, texts)
         out.findings.append(finding)
         return finding
 
@@ -486,18 +485,16 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 A pair the parser joined is one character, so any surrogate left in a string is alone."""
 
 
-def _without_lone_surrogates(finding: Finding) -> Finding:
-    """The finding with each lone surrogate in its texts replaced by U+FFFD.
+def _without_lone_surrogates(finding: Finding, texts: tuple[str, ...]) -> Finding:
+    """The finding with each lone surrogate in its ``texts`` replaced by U+FFFD.
+
+    ``texts`` are the finding's texts in the order ``RunReader.result`` lists them.
 
     The store writes text columns as UTF-8, which has no surrogates; the replacement is the
     same in every release, so identity is kept. ``fingerprints`` values keep theirs: the
     store writes them as JSON, which escapes them.
     """
     loc = finding.location
-    texts = (finding.message, loc.snippet, loc.path, loc.function, finding.rule_id,
-             finding.rule_name, finding.native_severity, finding.native_confidence)
-    if not any(_LONE_SURROGATE.search(t) for t in texts):
-        return finding
     message, snippet, path, function, rule_id, rule_name, severity, confidence = (
         _LONE_SURROGATE.sub("\ufffd", t) for t in texts)
     return changed(finding, message=message, rule_id=rule_id, rule_name=rule_name,
